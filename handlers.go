@@ -1,0 +1,683 @@
+package authport
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on what the auth endpoints accept.
+const (
+	// MaxBodySize caps the body of POST /login and /signup.
+	MaxBodySize = 16 << 10
+	maxEmailLen = 320
+	maxPassLen  = 1024
+	// flowMaxAge bounds the time between the redirect to the provider
+	// and the callback.
+	flowMaxAge = 10 * time.Minute
+)
+
+// PageData is what the "login" and "error" templates are executed with;
+// supply Config.Templates to replace the built-in pages.
+type PageData struct {
+	// Title is the page heading ("Sign in", "Create account", "Forbidden").
+	Title string
+	// Status is the HTTP status of the response.
+	Status int
+	// Message is an error or notice to show (safe text, never a token).
+	Message string
+	// Provider names the adapter.
+	Provider string
+	// SignUp is set when the form creates an account.
+	SignUp bool
+	// Action is the URL the form posts to.
+	Action string
+	// ReturnTo is the safe path to land on afterwards (a hidden field).
+	ReturnTo string
+	// Email refills the email field after a failure.
+	Email string
+	// LoginURL links to the sign-in page.
+	LoginURL string
+	// SignUpURL links to the sign-up form, when the adapter can sign up.
+	SignUpURL string
+	// RedirectURL links to the provider's hosted sign-in, when available.
+	RedirectURL string
+}
+
+// Handler returns the provider-agnostic authentication endpoints, to be
+// mounted at Config.BasePath (default "/auth"):
+//
+//	mux.Handle("/auth/", web.Handler())
+//
+// Endpoints (shown with the default BasePath):
+//
+//   - GET /auth/login: the sign-in form (adapters with PasswordSignIn), or
+//     a redirect to the provider's hosted page (RedirectSignIn) with state
+//     and a PKCE S256 challenge kept in a short-lived sealed flow cookie.
+//     A form that also offers the redirect links to ?via=redirect.
+//   - POST /auth/login: signs in from a form or a JSON body
+//     {"email","password","return_to"}; sets the session cookie, then 303
+//     to return_to (forms) or 200 with the session (JSON).
+//   - GET and POST /auth/signup: the same for creating an account.
+//   - GET /auth/callback: the redirect sign-in's return; checks state in
+//     constant time, exchanges the code with the PKCE verifier, sets the
+//     session cookie and redirects to return_to. The flow cookie is single
+//     use.
+//   - POST /auth/logout: revokes the session where the adapter can, clears
+//     the cookies, then 303 to AfterLogoutPath (forms, browsers) or 204.
+//   - GET /auth/session: {"authenticated":bool,"session":{...}} (the
+//     Session without its raw claims), for client-side route loaders.
+//   - POST /auth/refresh: refreshes the cookie session now; JSON as above.
+//
+// POST endpoints are guarded by http.CrossOriginProtection (cross-origin
+// browser requests get 403); sign-in, sign-up and refresh are rate limited
+// per client IP and per email address. Bodies are capped at 16 KiB; a
+// malformed, non-UTF-8 or oversized body is a 400 and changes nothing.
+// The handler runs w's Middleware itself when it is not already upstream.
+func (w *Web) Handler() http.Handler { return w.handler }
+
+func (w *Web) buildHandler() (http.Handler, error) {
+	b := w.cfg.BasePath
+	cop := http.NewCrossOriginProtection()
+	if w.cfg.PublicOrigin != "" {
+		if err := cop.AddTrustedOrigin(w.cfg.PublicOrigin); err != nil {
+			return nil, misconfigured("Config.PublicOrigin is not a valid origin")
+		}
+	}
+	post := func(h http.HandlerFunc) http.Handler { return cop.Handler(h) }
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+b+"/session", w.handleSession)
+	mux.Handle("POST "+b+"/logout", post(w.handleLogout))
+	if w.sealer != nil {
+		mux.HandleFunc("GET "+b+"/login", w.handleLoginPage)
+		mux.Handle("POST "+b+"/login", post(func(rw http.ResponseWriter, r *http.Request) { w.passwordPost(rw, r, false) }))
+		mux.HandleFunc("GET "+b+"/signup", w.handleSignUpPage)
+		mux.Handle("POST "+b+"/signup", post(func(rw http.ResponseWriter, r *http.Request) { w.passwordPost(rw, r, true) }))
+		mux.HandleFunc("GET "+b+"/callback", w.handleCallback)
+		mux.Handle("POST "+b+"/refresh", post(w.handleRefresh))
+	}
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if st := stateFrom(r.Context()); st != nil && st.web == w {
+			mux.ServeHTTP(rw, r)
+			return
+		}
+		c := &authContext{Context: r.Context()}
+		c.st.web = w
+		w.authenticate(rw, r, c)
+		mux.ServeHTTP(rw, r.WithContext(c))
+	}), nil
+}
+
+// returnTo is raw if it is a safe same-origin path outside the auth
+// endpoints, else AfterLoginPath.
+func (w *Web) returnTo(raw string) string {
+	rt, ok := safeReturnTo(raw)
+	if !ok || rt == w.cfg.BasePath || strings.HasPrefix(rt, w.cfg.BasePath+"/") || strings.HasPrefix(rt, w.cfg.BasePath+"?") {
+		return w.cfg.AfterLoginPath
+	}
+	return rt
+}
+
+// redirectURI is the OAuth redirect URI for a flow started by r.
+func (w *Web) redirectURI(r *http.Request) string {
+	origin := w.cfg.PublicOrigin
+	if origin == "" {
+		scheme := "https"
+		if w.cfg.Insecure && r.TLS == nil {
+			scheme = "http"
+		}
+		origin = scheme + "://" + r.Host
+	}
+	return origin + w.cfg.BasePath + "/callback"
+}
+
+// withReturnTo appends a return_to parameter to path unless rt is the
+// default landing page.
+func (w *Web) withReturnTo(path, rt string, extra ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	if rt != w.cfg.AfterLoginPath {
+		q.Set("return_to", rt)
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+func seeOther(rw http.ResponseWriter, location string) {
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.Header().Set("Location", location)
+	rw.WriteHeader(http.StatusSeeOther)
+}
+
+func (w *Web) handleLoginPage(rw http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rt := w.returnTo(q.Get("return_to"))
+	if s, ok := SessionFrom(r.Context()); ok && !s.Pending() {
+		seeOther(rw, rt)
+		return
+	}
+	pw, rd := Has(w.auth, CapPasswordSignIn), Has(w.auth, CapRedirectSignIn)
+	switch {
+	case rd && (!pw || q.Get("via") == "redirect"):
+		w.startRedirect(rw, r, rt, "sign-in")
+	case pw:
+		w.writePage(rw, r, "login", http.StatusOK, w.formData(false, rt, ""))
+	default:
+		w.failPage(rw, r, NewError(ErrUnsupported, w.provider(), "login", "no sign-in capability"))
+	}
+}
+
+func (w *Web) handleSignUpPage(rw http.ResponseWriter, r *http.Request) {
+	rt := w.returnTo(r.URL.Query().Get("return_to"))
+	switch {
+	case Has(w.auth, CapSignUp):
+		w.writePage(rw, r, "login", http.StatusOK, w.formData(true, rt, ""))
+	case Has(w.auth, CapRedirectSignIn):
+		w.startRedirect(rw, r, rt, "sign-up")
+	default:
+		w.failPage(rw, r, NewError(ErrUnsupported, w.provider(), "signup", "no sign-up capability"))
+	}
+}
+
+func (w *Web) formData(signUp bool, rt, email string) *PageData {
+	b := w.cfg.BasePath
+	d := &PageData{
+		Title:    "Sign in",
+		Provider: w.provider(),
+		SignUp:   signUp,
+		Action:   b + "/login",
+		ReturnTo: rt,
+		Email:    email,
+	}
+	if signUp {
+		d.Title, d.Action = "Create account", b+"/signup"
+		d.LoginURL = w.withReturnTo(b+"/login", rt)
+	} else if Has(w.auth, CapSignUp) {
+		d.SignUpURL = w.withReturnTo(b+"/signup", rt)
+	}
+	if Has(w.auth, CapRedirectSignIn) {
+		d.RedirectURL = w.withReturnTo(b+"/login", rt, "via", "redirect")
+	}
+	return d
+}
+
+// credentials is the body of POST /login and /signup.
+type credentials struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	ReturnTo string `json:"return_to"`
+}
+
+func invalidInput(op, reason string) error { return NewError(ErrInvalidInput, "", op, reason) }
+
+// readCredentials parses a form or JSON body of at most MaxBodySize bytes.
+func readCredentials(rw http.ResponseWriter, r *http.Request, op string) (credentials, error) {
+	var c credentials
+	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxBodySize))
+	if err != nil {
+		return c, invalidInput(op, "body too large or unreadable")
+	}
+	if !utf8.Valid(body) {
+		return c, invalidInput(op, "body is not UTF-8")
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return c, invalidInput(op, "malformed form")
+		}
+		for _, k := range []string{"email", "password", "return_to"} {
+			if len(vals[k]) > 1 || !utf8.ValidString(vals.Get(k)) {
+				return c, invalidInput(op, "malformed form field "+k)
+			}
+		}
+		c = credentials{Email: vals.Get("email"), Password: vals.Get("password"), ReturnTo: vals.Get("return_to")}
+	case "application/json":
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if err := dec.Decode(&c); err != nil {
+			return c, invalidInput(op, "malformed JSON")
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return c, invalidInput(op, "trailing data after JSON")
+		}
+	default:
+		return c, invalidInput(op, "unsupported content type")
+	}
+	c.Email = strings.TrimSpace(c.Email)
+	switch {
+	case c.Email == "" || c.Password == "":
+		return c, invalidInput(op, "email and password are required")
+	case len(c.Email) > maxEmailLen || !strings.Contains(c.Email, "@") || strings.ContainsFunc(c.Email, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return c, invalidInput(op, "malformed email address")
+	case len(c.Password) > maxPassLen:
+		return c, invalidInput(op, "password too long")
+	}
+	return c, nil
+}
+
+// passwordPost serves POST /login (signUp false) and POST /signup.
+func (w *Web) passwordPost(rw http.ResponseWriter, r *http.Request, signUp bool) {
+	ctx := r.Context()
+	op, capab := "login", CapPasswordSignIn
+	if signUp {
+		op, capab = "signup", CapSignUp
+	}
+	form := isForm(r)
+	rt := w.cfg.AfterLoginPath
+	var email string
+	fail := func(err error) {
+		w.emit(ctx, Event{Type: EventSignInFailed, Provider: w.provider(), Kind: KindOf(err), Err: err, Path: r.URL.Path})
+		if !form {
+			writeAPIError(rw, r, err)
+			return
+		}
+		k := kindOrUnavailable(err)
+		errorHeaders(rw.Header(), k, err)
+		d := w.formData(signUp, rt, email)
+		d.Message = formMessage(err, signUp)
+		w.writePage(rw, r, "login", k.Status(), d)
+	}
+	if !Has(w.auth, capab) {
+		fail(NewError(ErrUnsupported, w.provider(), op, "capability not available"))
+		return
+	}
+	if err := w.allow(ctx, ipKey(op, w.clientIP(r))); err != nil {
+		fail(err)
+		return
+	}
+	c, err := readCredentials(rw, r, op)
+	if err != nil {
+		fail(err)
+		return
+	}
+	rt, email = w.returnTo(c.ReturnTo), c.Email
+	if err := w.allow(ctx, emailKey(op, c.Email)); err != nil {
+		fail(err)
+		return
+	}
+	var t *Tokens
+	if signUp {
+		t, err = w.auth.(SignUp).SignUp(ctx, c.Email, c.Password)
+	} else {
+		t, err = w.auth.(PasswordSignIn).SignInWithPassword(ctx, c.Email, c.Password)
+	}
+	if err != nil {
+		fail(err)
+		return
+	}
+	s, err := w.startSession(ctx, rw, t, op)
+	if err != nil {
+		fail(err)
+		return
+	}
+	typ := EventSignIn
+	if signUp {
+		typ = EventSignUp
+	}
+	w.emit(ctx, Event{Type: typ, Provider: w.provider(), UserID: s.UserID, SessionID: s.SessionID})
+	if form {
+		seeOther(rw, rt)
+		return
+	}
+	writeSession(rw, r, s)
+}
+
+// formMessage is the text a form shows for err: one message for every
+// credential failure, so it reveals nothing about which accounts exist.
+func formMessage(err error, signUp bool) string {
+	var ae *ActionError
+	switch k := kindOrUnavailable(err); {
+	case errors.As(err, &ae):
+		switch ae.Action {
+		case ActionVerifyEmail:
+			return "Check your email to verify your address, then sign in."
+		case ActionMFA:
+			return "This account needs a second factor; continue with the provider's sign-in."
+		case ActionSelectOrganization:
+			return "Choose an organisation to continue."
+		case ActionSSO:
+			return "This account signs in with single sign-on."
+		}
+		return k.Description()
+	case k == ErrInvalidCredential || k == ErrExpired || k == ErrRevoked:
+		if signUp {
+			return "An account could not be created with that email address and password."
+		}
+		return "Invalid email address or password."
+	case k == ErrInvalidInput:
+		return "Enter a valid email address and a password."
+	case k == ErrRateLimited:
+		return "Too many attempts. Please wait a moment and try again."
+	default:
+		return "Sign-in is unavailable right now. Please try again later."
+	}
+}
+
+// startSession verifies freshly issued tokens, seals them into the session
+// cookie and records the session in the request state.
+func (w *Web) startSession(ctx context.Context, rw http.ResponseWriter, t *Tokens, op string) (*Session, error) {
+	p := w.provider()
+	if t == nil || t.AccessToken == "" {
+		return nil, NewError(ErrProviderUnavailable, p, op, "adapter returned no access token")
+	}
+	s, err := w.verify(ctx, Credential{Token: t.AccessToken, Source: SourceCookie, Cookie: w.cfg.CookieName})
+	if err != nil {
+		if kindOrUnavailable(err).Status() == http.StatusUnauthorized {
+			// The adapter's own tokens do not verify: a configuration
+			// problem (issuer, audience), not the user's fault.
+			return nil, WrapError(ErrMisconfigured, p, op, err)
+		}
+		return nil, err
+	}
+	tt := *t
+	if tt.UserID == "" {
+		tt.UserID = s.UserID
+	}
+	if tt.SessionID == "" {
+		tt.SessionID = s.SessionID
+	}
+	now := w.now()
+	sealed, err := w.sealSession(&tt, now)
+	if err != nil {
+		return nil, WrapError(ErrMisconfigured, p, op, err)
+	}
+	if err := w.setSessionCookie(rw, sealed, now); err != nil {
+		return nil, WrapError(ErrMisconfigured, p, op, err)
+	}
+	if st := stateFrom(ctx); st != nil && st.web == w {
+		st.session, st.err, st.tokens, st.issuedAt, st.sealed, st.cleared = s, nil, &tt, now, true, false
+	}
+	return s, nil
+}
+
+// sessionResponse is the body of GET /session and of JSON sign-ins.
+type sessionResponse struct {
+	Authenticated bool     `json:"authenticated"`
+	Session       *Session `json:"session,omitempty"`
+}
+
+func writeSession(rw http.ResponseWriter, r *http.Request, s *Session) {
+	if s == nil {
+		writeJSON(rw, r, http.StatusOK, sessionResponse{})
+		return
+	}
+	v := *s
+	v.Claims = nil
+	writeJSON(rw, r, http.StatusOK, sessionResponse{Authenticated: true, Session: &v})
+}
+
+func (w *Web) handleSession(rw http.ResponseWriter, r *http.Request) {
+	st := stateFrom(r.Context())
+	if st.session == nil && st.err != nil && kindOrUnavailable(st.err).Status() != http.StatusUnauthorized {
+		writeAPIError(rw, r, st.err) // cannot tell: fail closed, do not claim signed out
+		return
+	}
+	writeSession(rw, r, st.session)
+}
+
+func (w *Web) handleRefresh(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	st := stateFrom(ctx)
+	if w.refresher == nil {
+		writeAPIError(rw, r, NewError(ErrUnsupported, w.provider(), "refresh", "adapter cannot refresh"))
+		return
+	}
+	if err := w.allow(ctx, ipKey("refresh", w.clientIP(r))); err != nil {
+		writeAPIError(rw, r, err)
+		return
+	}
+	if !st.refreshed {
+		switch {
+		case st.tokens == nil && st.err != nil && st.sealed:
+			writeAPIError(rw, r, st.err)
+			return
+		case st.tokens == nil:
+			writeAPIError(rw, r, ErrNoCredential)
+			return
+		case st.tokens.RefreshToken == "":
+			writeAPIError(rw, r, invalidInput("refresh", "the session has no refresh token"))
+			return
+		}
+		if !w.refreshInto(ctx, rw, st) {
+			writeAPIError(rw, r, st.err)
+			return
+		}
+	}
+	writeSession(rw, r, st.session)
+}
+
+func (w *Web) handleLogout(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	st := stateFrom(ctx)
+	s, t := st.session, st.tokens
+	if s == nil && t != nil && (t.UserID != "" || t.SessionID != "") {
+		// The access token no longer verifies, but the cookie opened:
+		// still ask the provider to end the session it names.
+		s = &Session{Provider: w.provider(), UserID: t.UserID, SessionID: t.SessionID}
+	}
+	if rv, ok := w.auth.(Revoker); ok && s != nil && Has(w.auth, CapRevoke) {
+		err := rv.Revoke(ctx, s, t)
+		w.emit(ctx, Event{Type: EventRevoke, Provider: w.provider(), Kind: KindOf(err), Err: err, UserID: s.UserID, SessionID: s.SessionID})
+	}
+	if _, ok := cookieValue(r, w.cfg.CookieName); (ok && !st.cleared) || st.refreshed {
+		w.clearCookie(rw, w.cfg.CookieName)
+		st.cleared = true
+	}
+	if _, ok := cookieValue(r, w.flowName); ok {
+		w.clearCookie(rw, w.flowName)
+	}
+	e := Event{Type: EventSignOut, Provider: w.provider()}
+	if s != nil {
+		e.UserID, e.SessionID = s.UserID, s.SessionID
+	}
+	w.emit(ctx, e)
+	st.session, st.tokens, st.err = nil, nil, ErrNoCredential
+	if isForm(r) || acceptsHTML(r) {
+		seeOther(rw, w.cfg.AfterLogoutPath)
+		return
+	}
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.WriteHeader(http.StatusNoContent)
+}
+
+// flow is what the sealed flow cookie carries between the redirect to the
+// provider and the callback.
+type flow struct {
+	state, verifier, returnTo, redirectURI string
+}
+
+func (w *Web) sealFlow(f flow) (string, error) {
+	p := make([]byte, 0, 16+len(f.state)+len(f.verifier)+len(f.returnTo)+len(f.redirectURI))
+	p = appendString(p, f.state)
+	p = appendString(p, f.verifier)
+	p = appendString(p, f.returnTo)
+	p = appendString(p, f.redirectURI)
+	return w.sealer.seal(purposeFlow, w.now(), p)
+}
+
+func (w *Web) openFlow(v string) (flow, error) {
+	p, iat, err := w.sealer.open(purposeFlow, v)
+	if err != nil {
+		return flow{}, err
+	}
+	if w.now().Sub(iat) > flowMaxAge {
+		return flow{}, NewError(ErrInvalidInput, w.provider(), "callback", "sign-in took too long")
+	}
+	d := decoder{b: p}
+	f := flow{state: d.string(), verifier: d.string(), returnTo: d.string(), redirectURI: d.string()}
+	if !d.done() || f.state == "" || f.verifier == "" || f.redirectURI == "" {
+		return flow{}, errSealedInvalid
+	}
+	return f, nil
+}
+
+// startRedirect sends the browser to the provider's hosted page, keeping
+// state, the PKCE verifier and return_to in the flow cookie.
+func (w *Web) startRedirect(rw http.ResponseWriter, r *http.Request, rt, hint string) {
+	rd := w.auth.(RedirectSignIn)
+	var vb [32]byte
+	rand.Read(vb[:])
+	f := flow{state: rand.Text(), verifier: base64.RawURLEncoding.EncodeToString(vb[:]), returnTo: rt, redirectURI: w.redirectURI(r)}
+	sum := sha256.Sum256([]byte(f.verifier))
+	req := AuthorizeRequest{
+		RedirectURI:   f.redirectURI,
+		State:         f.state,
+		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]),
+		ScreenHint:    hint,
+	}
+	if org := r.URL.Query().Get("organization"); org != "" {
+		if len(org) > 128 || !isToken68(org) {
+			w.failPage(rw, r, invalidInput("login", "malformed organization"))
+			return
+		}
+		req.Organization = org
+	}
+	target, err := rd.AuthorizeURL(r.Context(), req)
+	if err != nil {
+		w.emit(r.Context(), Event{Type: EventSignInFailed, Provider: w.provider(), Kind: KindOf(err), Err: err, Path: r.URL.Path})
+		w.failPage(rw, r, err)
+		return
+	}
+	v, err := w.sealFlow(f)
+	if err == nil {
+		err = w.setCookie(rw, w.flowName, v, flowMaxAge)
+	}
+	if err != nil {
+		w.failPage(rw, r, WrapError(ErrMisconfigured, w.provider(), "login", err))
+		return
+	}
+	seeOther(rw, target)
+}
+
+func (w *Web) handleCallback(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p := w.provider()
+	fail := func(err error) {
+		w.emit(ctx, Event{Type: EventSignInFailed, Provider: p, Kind: KindOf(err), Err: err, Path: r.URL.Path})
+		w.failPage(rw, r, err) // never back to the login page: that could loop
+	}
+	rd, ok := w.auth.(RedirectSignIn)
+	if !ok || !Has(w.auth, CapRedirectSignIn) {
+		fail(NewError(ErrUnsupported, p, "callback", "no redirect sign-in"))
+		return
+	}
+	v, ok := cookieValue(r, w.flowName)
+	if !ok {
+		fail(invalidInput("callback", "no sign-in in progress"))
+		return
+	}
+	w.clearCookie(rw, w.flowName) // single use, whatever happens next
+	f, err := w.openFlow(v)
+	if err != nil {
+		fail(invalidInput("callback", "sign-in flow cookie does not open"))
+		return
+	}
+	q := r.URL.Query()
+	if len(q["state"]) != 1 {
+		fail(invalidInput("callback", "state missing"))
+		return
+	}
+	got, want := sha256.Sum256([]byte(q.Get("state"))), sha256.Sum256([]byte(f.state))
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		fail(invalidInput("callback", "state mismatch"))
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		reason := "provider returned an error"
+		if len(e) <= 64 && isToken68(e) {
+			reason += " " + strconv.Quote(e)
+		}
+		fail(NewError(ErrInvalidCredential, p, "callback", reason))
+		return
+	}
+	t, err := rd.Exchange(ctx, Callback{Query: q, CodeVerifier: f.verifier, RedirectURI: f.redirectURI})
+	if err != nil {
+		fail(err)
+		return
+	}
+	s, err := w.startSession(ctx, rw, t, "callback")
+	if err != nil {
+		fail(err)
+		return
+	}
+	w.emit(ctx, Event{Type: EventSignIn, Provider: p, UserID: s.UserID, SessionID: s.SessionID})
+	seeOther(rw, w.returnTo(f.returnTo))
+}
+
+// builtinPages are the default sign-in form and error page. They load no
+// external resources, so they work under the strict Content-Security-Policy
+// the handlers send.
+var builtinPages = template.Must(template.New("pages").Parse(`
+{{- define "head" -}}
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<title>{{.Title}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:0;display:flex;justify-content:center;color:#111;background:#f6f6f6}
+main{background:#fff;margin:4rem 1rem;padding:2rem;max-width:22rem;width:100%;border-radius:8px;box-shadow:0 1px 3px #0003}
+h1{font-size:1.5rem;margin-top:0}
+label{display:block;margin:1rem 0 .25rem;font-weight:600}
+input{box-sizing:border-box;width:100%;padding:.6rem;font-size:1rem;border:1px solid #767676;border-radius:4px}
+input:focus,button:focus,a:focus{outline:3px solid #1a5fb4;outline-offset:2px}
+button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:4px;background:#1a5fb4;color:#fff;cursor:pointer}
+[role=alert]{padding:.75rem;border-radius:4px;background:#fdecea;color:#8a1c1c}
+a{color:#1a5fb4}
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+{{- end}}
+
+{{- define "login" -}}
+{{template "head" .}}
+{{if .Message}}<p id="form-message" role="alert">{{.Message}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="return_to" value="{{.ReturnTo}}">
+<label for="email">Email address</label>
+<input id="email" name="email" type="email" inputmode="email" autocomplete="{{if .SignUp}}email{{else}}username{{end}}" required autofocus value="{{.Email}}"{{if .Message}} aria-describedby="form-message"{{end}}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="{{if .SignUp}}new-password{{else}}current-password{{end}}" required{{if .SignUp}} minlength="8"{{end}}>
+<button type="submit">{{if .SignUp}}Create account{{else}}Sign in{{end}}</button>
+</form>
+{{if .RedirectURL}}<p><a href="{{.RedirectURL}}">Continue with {{.Provider}}</a></p>{{end}}
+{{if .SignUpURL}}<p>No account yet? <a href="{{.SignUpURL}}">Create one</a></p>{{end}}
+{{if and .SignUp .LoginURL}}<p>Already have an account? <a href="{{.LoginURL}}">Sign in</a></p>{{end}}
+</main>
+</body>
+</html>
+{{end}}
+
+{{- define "error" -}}
+{{template "head" .}}
+<p>{{.Message}}</p>
+{{if .LoginURL}}<p><a href="{{.LoginURL}}">Sign in</a></p>{{end}}
+</main>
+</body>
+</html>
+{{end}}
+`))

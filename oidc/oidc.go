@@ -1,0 +1,516 @@
+// Package oidc is authport's adapter for any OpenID Connect issuer
+// (Keycloak, Okta, Auth0, Google, Dex, Zitadel, …), and the reference
+// adapter new providers are modelled on (docs/new-provider.md).
+//
+// [New] reads the issuer's discovery document
+// (/.well-known/openid-configuration), requires its "issuer" to equal
+// Config.Issuer exactly, and verifies JWT access tokens offline against the
+// issuer's JWKS through authport's shared verification core: algorithm
+// allow-list, exact issuer, audience any-of, optional azp allow-list, a
+// required "exp", one leeway, and the shared key-set cache (single flight,
+// rate-limited refresh on an unknown kid, stale keys kept while the
+// endpoint is down, fail closed when nothing is cached).
+//
+// The [Authenticator] implements every capability the issuer allows:
+//
+//   - RedirectSignIn: authorization code flow with PKCE S256 and state;
+//     the RFC 9207 "iss" response parameter is checked when present.
+//   - PasswordSignIn: the resource owner password grant, only when the
+//     discovery document lists it in grant_types_supported.
+//   - Refresher: the refresh_token grant (rotated tokens replace the old).
+//   - Revoker: RFC 7009 revocation when a revocation_endpoint exists; the
+//     session is also denied locally, so this process refuses it at once.
+//   - StrictVerifier: RFC 7662 introspection (with client credentials) or
+//     else the userinfo endpoint; an inactive token is ErrRevoked.
+//
+// # Claims mapping
+//
+// UserID is "sub", SessionID "sid", TokenID "jti", Email "email",
+// EmailVerified "email_verified" (a bool or the string "true"), OrgID the
+// OrgClaim ("org_id"), Roles the RolesClaim ("roles"), Permissions the
+// PermissionsClaim ("permissions") plus the words of "scope", AuthMethods
+// "amr". Claim names may be dotted paths into objects ("realm_access.roles"
+// for Keycloak); a top-level claim whose name contains dots (a namespaced
+// Auth0 claim such as "https://example.com/roles") is found first.
+//
+// # Configuration
+//
+// From the environment (authport.FromEnv with AUTH_PROVIDER=oidc):
+// OIDC_ISSUER and OIDC_AUDIENCE (comma-separated) are required;
+// OIDC_CLIENT_ID and OIDC_CLIENT_SECRET enable the sign-in capabilities;
+// OIDC_AUTHORIZED_PARTIES, OIDC_ROLES_CLAIM, OIDC_PERMISSIONS_CLAIM,
+// OIDC_ORG_CLAIM and OIDC_SCOPES (comma- or space-separated) are optional.
+// By URL: oidc://issuer-host/path?audience=a,b&client_id=…&client_secret=…
+// (https is implied; insecure=1 selects http, for loopback test issuers
+// only), with authorized_parties, roles_claim, permissions_claim,
+// org_claim, scopes and leeway (a Go duration) as optional parameters.
+//
+// # Decisions
+//
+//   - Access tokens must be JWTs; opaque access tokens cannot be verified
+//     offline and are refused. Audiences is required so an ID token (whose
+//     "aud" is the client id) is not taken for an access token.
+//   - An http issuer is accepted only on a loopback host.
+//   - Discovery happens once, in New: a network failure there is
+//     ErrProviderUnavailable and a bad document ErrMisconfigured.
+//   - Comparing the callback's state with the one sent is the caller's job
+//     (authport.Handler does it); Exchange checks the code, the PKCE
+//     verifier and the issuer.
+package oidc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authport/authport"
+	"github.com/authport/authport/internal/jwtcore"
+	"github.com/authport/authport/internal/keyset"
+)
+
+// Name is the adapter's registered name and default Provider.
+const Name = "oidc"
+
+// Config configures an Authenticator.
+type Config struct {
+	// Issuer is the issuer URL, compared exactly (trailing slash
+	// included) with the discovery document and every token's "iss".
+	// Required (OIDC_ISSUER).
+	Issuer string
+	// Audiences: an access token's "aud" must contain one of them.
+	// Required (OIDC_AUDIENCE).
+	Audiences []string
+	// ClientID and ClientSecret identify this application at the issuer;
+	// they enable redirect and password sign-in, refresh, revocation and
+	// introspection. ClientSecret may be empty for a public client.
+	ClientID, ClientSecret string
+	// AuthorizedParties, when set, requires "azp" to be one of them.
+	AuthorizedParties []string
+	// RolesClaim, PermissionsClaim and OrgClaim name the claims mapped to
+	// Session.Roles, Permissions and OrgID (defaults "roles",
+	// "permissions", "org_id"); dotted paths reach into objects.
+	RolesClaim, PermissionsClaim, OrgClaim string
+	// Algorithms is the signature allow-list (default: the asymmetric
+	// algorithms the discovery document lists, else RS256).
+	Algorithms []string
+	// TokenTypes lists the accepted "typ" header values (default "JWT"
+	// and "at+jwt"; an absent typ is accepted).
+	TokenTypes []string
+	// Scopes are requested at sign-in (default openid, email, profile,
+	// and offline_access when the issuer supports it).
+	Scopes []string
+	// Leeway is the clock-skew allowance (default 30 s, at most 5 min).
+	Leeway time.Duration
+	// RevocationDelay is how long an access token of a session revoked
+	// elsewhere keeps passing Verify: the issuer's access-token lifetime
+	// (default 1 h). It is reported by Describe.
+	RevocationDelay time.Duration
+	// HTTPClient makes every request to the issuer (default: a client
+	// with a 10 s timeout). Redirects to another host are refused.
+	HTTPClient *http.Client
+	// Clock is the time source (default time.Now).
+	Clock func() time.Time
+	// Provider names the adapter in sessions and errors (default "oidc"),
+	// for adapters built on this one.
+	Provider string
+	// Logger receives key-refresh failures (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Metadata is the part of the issuer's discovery document the adapter
+// uses (OpenID Connect Discovery 1.0 §3, RFC 8414).
+type Metadata struct {
+	// Issuer must equal Config.Issuer exactly.
+	Issuer string `json:"issuer"`
+	// AuthorizationEndpoint, TokenEndpoint, UserinfoEndpoint,
+	// RevocationEndpoint (RFC 7009), IntrospectionEndpoint (RFC 7662) and
+	// EndSessionEndpoint are the issuer's endpoints; empty when absent.
+	AuthorizationEndpoint string `json:"authorization_endpoint,omitempty"`
+	TokenEndpoint         string `json:"token_endpoint,omitempty"`
+	UserinfoEndpoint      string `json:"userinfo_endpoint,omitempty"`
+	RevocationEndpoint    string `json:"revocation_endpoint,omitempty"`
+	IntrospectionEndpoint string `json:"introspection_endpoint,omitempty"`
+	EndSessionEndpoint    string `json:"end_session_endpoint,omitempty"`
+	// JWKSURI is where the signing keys are published.
+	JWKSURI string `json:"jwks_uri"`
+	// The *Supported lists say what the issuer offers.
+	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
+	ResponseTypesSupported            []string `json:"response_types_supported,omitempty"`
+	GrantTypesSupported               []string `json:"grant_types_supported,omitempty"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported,omitempty"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported,omitempty"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	// AuthorizationResponseIssParameterSupported announces the RFC 9207
+	// "iss" authorization response parameter, which Exchange then requires.
+	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
+}
+
+// Authenticator is the OpenID Connect adapter. It is safe for concurrent
+// use.
+type Authenticator struct {
+	cfg      Config
+	meta     Metadata
+	client   *http.Client // discovery and GETs: same-host redirects only
+	noRedir  *http.Client // token, revocation, introspection: no redirects
+	keys     *keyset.Cache
+	access   *jwtcore.Verifier
+	id       *jwtcore.Verifier // nil without a client id
+	insecure bool
+}
+
+var _ interface {
+	authport.Authenticator
+	authport.PasswordSignIn
+	authport.RedirectSignIn
+	authport.Refresher
+	authport.Revoker
+	authport.StrictVerifier
+	authport.Describer
+} = (*Authenticator)(nil)
+
+var supportedAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+func misconfigured(provider, reason string) error {
+	return authport.NewError(authport.ErrMisconfigured, provider, "configure", reason)
+}
+
+// New discovers the issuer and returns an Authenticator for it.
+func New(ctx context.Context, cfg Config) (*Authenticator, error) {
+	if cfg.Provider == "" {
+		cfg.Provider = Name
+	}
+	p := cfg.Provider
+	if cfg.Issuer == "" {
+		return nil, misconfigured(p, "Issuer is required (OIDC_ISSUER)")
+	}
+	iu, err := url.Parse(cfg.Issuer)
+	if err != nil || iu.Host == "" || iu.RawQuery != "" || iu.Fragment != "" || iu.User != nil {
+		return nil, misconfigured(p, "Issuer must be an absolute URL without query, fragment or user info (OIDC_ISSUER)")
+	}
+	insecure := false
+	switch iu.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(iu.Hostname()) {
+			return nil, misconfigured(p, "an http Issuer is allowed only on a loopback host; use https (OIDC_ISSUER)")
+		}
+		insecure = true
+	default:
+		return nil, misconfigured(p, "Issuer must be an https URL (OIDC_ISSUER)")
+	}
+	cfg.Audiences = nonEmpty(cfg.Audiences)
+	if len(cfg.Audiences) == 0 {
+		return nil, misconfigured(p, "Audiences is required (OIDC_AUDIENCE)")
+	}
+	cfg.AuthorizedParties = nonEmpty(cfg.AuthorizedParties)
+	if cfg.RolesClaim == "" {
+		cfg.RolesClaim = "roles"
+	}
+	if cfg.PermissionsClaim == "" {
+		cfg.PermissionsClaim = "permissions"
+	}
+	if cfg.OrgClaim == "" {
+		cfg.OrgClaim = "org_id"
+	}
+	if cfg.RevocationDelay <= 0 {
+		cfg.RevocationDelay = time.Hour
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	for _, alg := range cfg.Algorithms {
+		if !slices.Contains(supportedAlgs, alg) {
+			return nil, misconfigured(p, fmt.Sprintf("algorithm %q is not allowed for an OpenID Connect issuer", alg))
+		}
+	}
+
+	a := &Authenticator{cfg: cfg, insecure: insecure}
+	base := &http.Client{Timeout: 10 * time.Second}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		base = &c
+		if base.Timeout == 0 {
+			base.Timeout = 10 * time.Second
+		}
+	}
+	a.client = sameHostClient(base)
+	nr := *base
+	nr.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	a.noRedir = &nr
+
+	if err := a.discover(ctx); err != nil {
+		return nil, err
+	}
+	if len(a.cfg.Algorithms) == 0 {
+		for _, alg := range a.meta.IDTokenSigningAlgValuesSupported {
+			if slices.Contains(supportedAlgs, alg) {
+				a.cfg.Algorithms = append(a.cfg.Algorithms, alg)
+			}
+		}
+		if len(a.cfg.Algorithms) == 0 {
+			a.cfg.Algorithms = []string{"RS256"}
+		}
+	}
+	if len(a.cfg.Scopes) == 0 {
+		a.cfg.Scopes = []string{"openid", "email", "profile"}
+		if slices.Contains(a.meta.ScopesSupported, "offline_access") {
+			a.cfg.Scopes = append(a.cfg.Scopes, "offline_access")
+		}
+	}
+
+	a.keys = keyset.NewCache(keyset.NewHTTPFetcher(a.meta.JWKSURI, keyset.FormatJWKS, base), keyset.CacheOptions{
+		Clock: cfg.Clock, Logger: cfg.Logger, Provider: p,
+	})
+	opts := jwtcore.Options{Provider: p, Leeway: cfg.Leeway, Clock: cfg.Clock, ToSession: a.toSession}
+	a.access, err = jwtcore.New(opts, jwtcore.Policy{
+		Issuer: cfg.Issuer, Audiences: cfg.Audiences, AuthorizedParties: cfg.AuthorizedParties,
+		Algorithms: a.cfg.Algorithms, Types: cfg.TokenTypes, Keys: a.keys,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ClientID != "" {
+		opts.CacheSize = -1
+		a.id, err = jwtcore.New(opts, jwtcore.Policy{
+			Issuer: cfg.Issuer, Audiences: []string{cfg.ClientID},
+			Algorithms: a.cfg.Algorithms, Types: []string{"JWT"}, Keys: a.keys,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func nonEmpty(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func sameHostClient(base *http.Client) *http.Client {
+	c := *base
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 3 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+			return errors.New("redirect to another host refused")
+		}
+		return nil
+	}
+	return &c
+}
+
+// maxBody caps every response read from the issuer.
+const maxBody = 1 << 20
+
+func (a *Authenticator) discover(ctx context.Context) error {
+	p := a.cfg.Provider
+	u := strings.TrimSuffix(a.cfg.Issuer, "/") + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return misconfigured(p, "discovery URL: "+err.Error())
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: "discovery", Reason: "discovery document unreachable", Err: redact(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	switch {
+	case err != nil:
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: "discovery", Reason: "reading the discovery document", Err: redact(err)}
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return authport.NewError(authport.ErrProviderUnavailable, p, "discovery", fmt.Sprintf("discovery answered %d", resp.StatusCode))
+	case resp.StatusCode != http.StatusOK:
+		return misconfigured(p, fmt.Sprintf("discovery answered %d: is Issuer right? (OIDC_ISSUER)", resp.StatusCode))
+	case len(body) > maxBody:
+		return misconfigured(p, "discovery document over 1 MiB")
+	}
+	var m Metadata
+	if err := json.Unmarshal(body, &m); err != nil {
+		return misconfigured(p, "discovery document is not valid JSON")
+	}
+	if m.Issuer != a.cfg.Issuer {
+		return misconfigured(p, fmt.Sprintf("discovery names issuer %q, not the configured %q (OIDC_ISSUER must match exactly, trailing slash included)", m.Issuer, a.cfg.Issuer))
+	}
+	if m.JWKSURI == "" {
+		return misconfigured(p, "discovery document has no jwks_uri")
+	}
+	for name, ep := range map[string]string{
+		"jwks_uri": m.JWKSURI, "authorization_endpoint": m.AuthorizationEndpoint, "token_endpoint": m.TokenEndpoint,
+		"userinfo_endpoint": m.UserinfoEndpoint, "revocation_endpoint": m.RevocationEndpoint,
+		"introspection_endpoint": m.IntrospectionEndpoint,
+	} {
+		if ep == "" {
+			continue
+		}
+		eu, err := url.Parse(ep)
+		if err != nil || eu.Host == "" || !(eu.Scheme == "https" || eu.Scheme == "http" && a.insecure && isLoopback(eu.Hostname())) {
+			return misconfigured(p, "discovery "+name+" is not an https URL")
+		}
+	}
+	a.meta = m
+	return nil
+}
+
+// redact keeps a transport error's cause without the URL (which may carry
+// a client secret in a query, for example).
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// Provider implements authport.Authenticator.
+func (a *Authenticator) Provider() string { return a.cfg.Provider }
+
+// Metadata returns the issuer's discovery document.
+func (a *Authenticator) Metadata() Metadata { return a.meta }
+
+// KeyFetches reports how many times the key set has been fetched.
+func (a *Authenticator) KeyFetches() int64 { return a.keys.Fetches() }
+
+// Verify checks an access token offline: signature against the issuer's
+// JWKS, issuer, audience, authorized party, expiry.
+func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*authport.Session, error) {
+	if c.Token == "" {
+		return nil, authport.NewError(authport.ErrNoCredential, a.cfg.Provider, "verify", "no token")
+	}
+	return a.access.Session(ctx, c.Token)
+}
+
+func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) {
+	s := &authport.Session{
+		Provider:    a.cfg.Provider,
+		Issuer:      c.Issuer,
+		UserID:      c.Subject,
+		SessionID:   c.String("sid"),
+		TokenID:     c.JTI,
+		Email:       c.String("email"),
+		OrgID:       stringAt(c, a.cfg.OrgClaim),
+		Roles:       stringsAt(c, a.cfg.RolesClaim),
+		AuthMethods: c.Strings("amr"),
+		IssuedAt:    c.IssuedAt,
+		ExpiresAt:   c.ExpiresAt,
+		Claims:      c.Raw,
+	}
+	switch v := c.Raw["email_verified"].(type) {
+	case bool:
+		s.EmailVerified = v
+	case string:
+		s.EmailVerified = v == "true"
+	}
+	perms := stringsAt(c, a.cfg.PermissionsClaim)
+	for _, sc := range c.Strings("scope") {
+		if !slices.Contains(perms, sc) {
+			perms = append(perms, sc)
+		}
+	}
+	s.Permissions = perms
+	return s, nil
+}
+
+// claimAt finds a claim by exact name first, then as a dotted path.
+func claimAt(c *jwtcore.Claims, name string) any {
+	if v, ok := c.Raw[name]; ok {
+		return v
+	}
+	if strings.Contains(name, ".") {
+		return c.Path(name)
+	}
+	return nil
+}
+
+func stringAt(c *jwtcore.Claims, name string) string {
+	s, _ := claimAt(c, name).(string)
+	return s
+}
+
+func stringsAt(c *jwtcore.Claims, name string) []string {
+	return jwtcore.StringsOf(claimAt(c, name))
+}
+
+// Describe implements authport.Describer.
+func (a *Authenticator) Describe() authport.Description {
+	d := authport.Description{RevocationDelay: a.cfg.RevocationDelay, Unsupported: map[authport.Capability]string{
+		authport.CapSignUp: "OpenID Connect has no sign-up API; use RedirectSignIn with ScreenHint \"sign-up\" (prompt=create)",
+	}}
+	noClient := "no client id is configured (OIDC_CLIENT_ID)"
+	switch {
+	case a.cfg.ClientID == "":
+		d.Unsupported[authport.CapPasswordSignIn] = noClient
+	case !a.grantSupported("password"):
+		d.Unsupported[authport.CapPasswordSignIn] = "the issuer does not offer the password grant"
+	}
+	switch {
+	case a.cfg.ClientID == "":
+		d.Unsupported[authport.CapRedirectSignIn] = noClient
+	case a.meta.AuthorizationEndpoint == "" || a.meta.TokenEndpoint == "":
+		d.Unsupported[authport.CapRedirectSignIn] = "the issuer has no authorization or token endpoint"
+	}
+	switch {
+	case a.cfg.ClientID == "":
+		d.Unsupported[authport.CapRefresh] = noClient
+	case !a.grantSupported("refresh_token"):
+		d.Unsupported[authport.CapRefresh] = "the issuer does not offer the refresh_token grant"
+	}
+	switch {
+	case a.meta.RevocationEndpoint == "":
+		d.Unsupported[authport.CapRevoke] = "the issuer has no revocation_endpoint (RFC 7009)"
+	case a.cfg.ClientID == "":
+		d.Unsupported[authport.CapRevoke] = noClient
+	}
+	if !a.canIntrospect() && a.meta.UserinfoEndpoint == "" {
+		d.Unsupported[authport.CapStrictVerify] = "the issuer has neither an introspection endpoint usable with the configured client nor a userinfo endpoint"
+	}
+	return d
+}
+
+// grantSupported applies the discovery default: without
+// grant_types_supported, refresh is assumed and password is not.
+func (a *Authenticator) grantSupported(g string) bool {
+	if a.meta.TokenEndpoint == "" {
+		return false
+	}
+	if len(a.meta.GrantTypesSupported) == 0 {
+		return g != "password"
+	}
+	return slices.Contains(a.meta.GrantTypesSupported, g)
+}
+
+func (a *Authenticator) canIntrospect() bool {
+	return a.meta.IntrospectionEndpoint != "" && a.cfg.ClientID != ""
+}
+
+func (a *Authenticator) unsupported(c authport.Capability, op string) error {
+	if why, ok := a.Describe().Unsupported[c]; ok {
+		return authport.NewError(authport.ErrUnsupported, a.cfg.Provider, op, why)
+	}
+	return nil
+}
