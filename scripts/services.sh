@@ -162,7 +162,7 @@ need_packages() { # SERVICE...: print the Debian packages missing for them
 }
 
 apt_install() { # PACKAGE...
-	local t0 logf=$SVC_DIR/apt.log added_policy=
+	local t0 logf=$SVC_DIR/apt.log added_policy=''
 	if ! is_root; then
 		err "missing Debian packages: $* (run as root, or: sudo apt-get install -y --no-install-recommends $*)"
 		return 1
@@ -473,7 +473,7 @@ parse_services() {
 want() { [[ " ${SERVICES[*]} " == *" $1 "* ]]; }
 
 cmd_up() {
-	local s t0 total0 missing npm_pid= npm_rc=0 failed=()
+	local s t0 total0 missing npm_pid='' npm_rc=0 failed=()
 	total0=$(now)
 
 	# 1. Services already running and answering are kept (idempotent).
@@ -516,7 +516,7 @@ cmd_up() {
 	fi
 
 	# 3. Start: firebase first (slowest), the others while it boots.
-	local fb_t0=
+	local fb_t0=''
 	if want firebase; then
 		fb_t0=$(now)
 		start_firebase || failed+=(firebase)

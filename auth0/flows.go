@@ -1,0 +1,346 @@
+package auth0
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/authport/authport"
+)
+
+// ctx returns ctx carrying the adapter's HTTP client for x/oauth2.
+func (a *Authenticator) ctx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, a.client)
+}
+
+func (a *Authenticator) needClient(op string) error {
+	if a.cfg.ClientID == "" {
+		return authport.NewError(authport.ErrUnsupported, Name, op, "AUTH0_CLIENT_ID is not set")
+	}
+	return nil
+}
+
+// AuthorizeURL implements authport.RedirectSignIn: the Universal Login URL,
+// https://<domain>/authorize?response_type=code&client_id=…&redirect_uri=…
+// &scope=…&state=…&code_challenge=…&code_challenge_method=S256&audience=…
+// [&organization=…][&screen_hint=signup]. State and a PKCE challenge are
+// required.
+func (a *Authenticator) AuthorizeURL(ctx context.Context, r authport.AuthorizeRequest) (string, error) {
+	if err := a.needClient("login"); err != nil {
+		return "", err
+	}
+	if r.State == "" || r.CodeChallenge == "" {
+		return "", authport.NewError(authport.ErrInvalidInput, Name, "login", "state and a PKCE code challenge are required")
+	}
+	redirect := r.RedirectURI
+	if redirect == "" {
+		redirect = a.cfg.CallbackURL
+	}
+	if redirect == "" {
+		return "", authport.NewError(authport.ErrMisconfigured, Name, "login", "no redirect URI (set AUTH0_CALLBACK_URL)")
+	}
+	oc := a.oauth
+	oc.RedirectURL = redirect
+	opts := []oauth2.AuthCodeOption{
+		oauth2.SetAuthURLParam("code_challenge", r.CodeChallenge),
+		oauth2.SetAuthURLParam("code_challenge_method", "S256"),
+		oauth2.SetAuthURLParam("audience", a.cfg.Audiences[0]),
+	}
+	if r.Organization != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("organization", r.Organization))
+	}
+	if r.ScreenHint == "sign-up" {
+		opts = append(opts, oauth2.SetAuthURLParam("screen_hint", "signup"))
+	}
+	return oc.AuthCodeURL(r.State, opts...), nil
+}
+
+// Exchange implements authport.RedirectSignIn: it redeems the callback's
+// code at /oauth/token with the PKCE verifier. Comparing the callback's
+// state with the one sent is the caller's job (authport's handlers do it).
+func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*authport.Tokens, error) {
+	if err := a.needClient("callback"); err != nil {
+		return nil, err
+	}
+	if e := c.Query.Get("error"); e != "" {
+		return nil, callbackError(e)
+	}
+	code := c.Query.Get("code")
+	if code == "" || len(c.Query["code"]) != 1 {
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, "callback", "the callback has no code")
+	}
+	if c.CodeVerifier == "" {
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, "callback", "no PKCE code verifier")
+	}
+	oc := a.oauth
+	oc.RedirectURL = c.RedirectURI
+	if oc.RedirectURL == "" {
+		oc.RedirectURL = a.cfg.CallbackURL
+	}
+	t, err := oc.Exchange(a.ctx(ctx), code, oauth2.VerifierOption(c.CodeVerifier))
+	if err != nil {
+		return nil, a.tokenError("callback", err)
+	}
+	return a.tokens(ctx, "callback", t)
+}
+
+// callbackError maps the error parameter of an /authorize callback.
+func callbackError(code string) error {
+	k := authport.ErrInvalidCredential
+	switch code {
+	case "invalid_request":
+		k = authport.ErrInvalidInput
+	case "server_error", "temporarily_unavailable":
+		k = authport.ErrProviderUnavailable
+	case "unauthorized_client", "unsupported_response_type", "invalid_scope":
+		k = authport.ErrMisconfigured
+	}
+	return authport.NewError(k, Name, "callback", "Auth0 answered "+quoteCode(code))
+}
+
+// SignInWithPassword implements authport.PasswordSignIn with Auth0's
+// password-realm grant (realm Config.Realm, audience the first of
+// Config.Audiences, scope Config.Scopes). A wrong password and an unknown
+// email both give ErrInvalidCredential.
+func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password string) (*authport.Tokens, error) {
+	if err := a.needClient("sign-in"); err != nil {
+		return nil, err
+	}
+	if email == "" || password == "" {
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, "sign-in", "email and password are required")
+	}
+	oc := a.oauth // no RedirectURL: the grant takes none
+	t, err := oc.Exchange(a.ctx(ctx), "",
+		oauth2.SetAuthURLParam("grant_type", PasswordRealmGrant),
+		oauth2.SetAuthURLParam("username", email),
+		oauth2.SetAuthURLParam("password", password),
+		oauth2.SetAuthURLParam("realm", a.cfg.Realm),
+		oauth2.SetAuthURLParam("audience", a.cfg.Audiences[0]),
+		oauth2.SetAuthURLParam("scope", strings.Join(a.cfg.Scopes, " ")),
+	)
+	if err != nil {
+		return nil, a.tokenError("sign-in", err)
+	}
+	return a.tokens(ctx, "sign-in", t)
+}
+
+// SignUp implements authport.SignUp when Config.AllowSignUp is set: it
+// creates the user in Config.Realm with POST /dbconnections/signup, then
+// signs them in with the password-realm grant.
+func (a *Authenticator) SignUp(ctx context.Context, email, password string) (*authport.Tokens, error) {
+	if err := a.needClient("signup"); err != nil {
+		return nil, err
+	}
+	if !a.cfg.AllowSignUp {
+		return nil, authport.NewError(authport.ErrUnsupported, Name, "signup", "sign-up is disabled (AUTH0_ALLOW_SIGNUP)")
+	}
+	if email == "" || password == "" {
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, "signup", "email and password are required")
+	}
+	body, _ := json.Marshal(map[string]string{
+		"client_id": a.cfg.ClientID, "email": email, "password": password, "connection": a.cfg.Realm,
+	})
+	if err := a.post(ctx, "signup", "/dbconnections/signup", "application/json", body); err != nil {
+		return nil, err
+	}
+	return a.SignInWithPassword(ctx, email, password)
+}
+
+// Refresh implements authport.Refresher with the refresh_token grant. With
+// refresh-token rotation on, the returned Tokens carry the new refresh
+// token and the old one is spent.
+func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*authport.Tokens, error) {
+	if err := a.needClient("refresh"); err != nil {
+		return nil, err
+	}
+	if refreshToken == "" {
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, "refresh", "no refresh token")
+	}
+	t, err := a.oauth.TokenSource(a.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	if err != nil {
+		return nil, a.tokenError("refresh", err)
+	}
+	return a.tokens(ctx, "refresh", t)
+}
+
+// Revoke implements authport.Revoker. Auth0 cannot revoke an access token:
+// Revoke revokes t's refresh token at /oauth/revoke, so no new access token
+// can be minted from it, and denies the access token in this process (by
+// jti or sid, when the token has one) until it expires. Other processes keep
+// accepting it until it expires (see Describe). Without a refresh token
+// there is nothing to revoke at Auth0: Revoke returns ErrInvalidInput after
+// the local denial. Browsers should also be sent to LogoutURL to end the
+// Auth0 session.
+func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *authport.Tokens) error {
+	if err := a.needClient("revoke"); err != nil {
+		return err
+	}
+	if s != nil && !s.ExpiresAt.IsZero() {
+		if s.TokenID != "" {
+			a.v.DenyToken(a.issuer, s.TokenID, s.ExpiresAt)
+		}
+		if s.SessionID != "" {
+			a.v.DenySession(s.SessionID, s.ExpiresAt)
+		}
+	}
+	if t == nil || t.RefreshToken == "" {
+		return authport.NewError(authport.ErrInvalidInput, Name, "revoke", "no refresh token to revoke; the access token stays valid until it expires")
+	}
+	form := url.Values{"client_id": {a.cfg.ClientID}, "token": {t.RefreshToken}}
+	if a.cfg.ClientSecret != "" {
+		form.Set("client_secret", a.cfg.ClientSecret)
+	}
+	return a.post(ctx, "revoke", "/oauth/revoke", "application/x-www-form-urlencoded", []byte(form.Encode()))
+}
+
+// LogoutURL returns the /v2/logout URL that ends the user's Auth0 browser
+// session and sends them to returnTo, which must be listed in the
+// application's Allowed Logout URLs (empty: Auth0's default page).
+func (a *Authenticator) LogoutURL(returnTo string) string {
+	q := url.Values{}
+	if a.cfg.ClientID != "" {
+		q.Set("client_id", a.cfg.ClientID)
+	}
+	if returnTo != "" {
+		q.Set("returnTo", returnTo)
+	}
+	u := a.base + "/v2/logout"
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// tokens turns a token response into Tokens, verifying the access token
+// (which fills UserID and SessionID and warms the verified-token cache).
+func (a *Authenticator) tokens(ctx context.Context, op string, t *oauth2.Token) (*authport.Tokens, error) {
+	out := &authport.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.Expiry}
+	if id, ok := t.Extra("id_token").(string); ok {
+		out.IDToken = id
+	}
+	// The core check only: Config.CustomClaims is the application's
+	// per-request policy, applied when the token is presented.
+	s, err := a.v.Session(ctx, t.AccessToken)
+	if err != nil {
+		if errors.Is(err, authport.ErrProviderUnavailable) {
+			return nil, err
+		}
+		return nil, &authport.Error{Kind: authport.ErrMisconfigured, Provider: Name, Op: op,
+			Reason: "the access token Auth0 issued does not verify with this configuration (check AUTH0_AUDIENCE, AUTH0_DOMAIN and the API's signing algorithm)", Err: err}
+	}
+	out.UserID, out.SessionID = s.UserID, s.SessionID
+	if out.ExpiresAt.IsZero() {
+		out.ExpiresAt = s.ExpiresAt
+	}
+	return out, nil
+}
+
+// authError is Auth0's error body: the OAuth shape on /oauth/*, the
+// {"code","description"} shape on /dbconnections/*.
+type authError struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	Code             string `json:"code"`
+	MFAToken         string `json:"mfa_token"`
+}
+
+// kindFor maps an Auth0 error code and HTTP status to an authport kind.
+func kindFor(code string, status int) *authport.Kind {
+	switch code {
+	case "too_many_attempts", "too_many_requests":
+		return authport.ErrRateLimited
+	case "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "endpoint_disabled":
+		return authport.ErrMisconfigured
+	case "access_denied":
+		if status == http.StatusUnauthorized {
+			return authport.ErrMisconfigured // client authentication failed
+		}
+		return authport.ErrInvalidCredential
+	case "invalid_request", "invalid_signup", "user_exists", "username_exists", "invalid_password", "password_leaked", "password_dictionary_error", "password_no_user_info_error", "password_strength_error", "bad.email", "bad.password":
+		return authport.ErrInvalidInput
+	case "temporarily_unavailable", "server_error":
+		return authport.ErrProviderUnavailable
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		return authport.ErrRateLimited
+	case status >= 500 || status == 0:
+		return authport.ErrProviderUnavailable
+	}
+	return authport.ErrInvalidCredential
+}
+
+// tokenError maps an x/oauth2 error.
+func (a *Authenticator) tokenError(op string, err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "token request failed", Err: redact(err)}
+	}
+	status := 0
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	code := re.ErrorCode
+	if code == "mfa_required" {
+		var body authError
+		_ = json.Unmarshal(re.Body, &body)
+		return &authport.ActionError{Action: authport.ActionMFA, Provider: Name, PendingToken: body.MFAToken}
+	}
+	reason := fmt.Sprintf("Auth0 answered %d", status)
+	if code != "" {
+		reason += " " + quoteCode(code)
+	}
+	return authport.NewError(kindFor(code, status), Name, op, reason)
+}
+
+// post sends body to path and maps an error answer.
+func (a *Authenticator) post(ctx context.Context, op, path, ctype string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+path, bytes.NewReader(body))
+	if err != nil {
+		return &authport.Error{Kind: authport.ErrMisconfigured, Provider: Name, Op: op, Err: err}
+	}
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "request failed", Err: redact(err)}
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	var e authError
+	_ = json.Unmarshal(data, &e)
+	code := e.Error
+	if code == "" {
+		code = e.Code
+	}
+	reason := fmt.Sprintf("Auth0 answered %d", resp.StatusCode)
+	if code != "" {
+		reason += " " + quoteCode(code)
+	}
+	return authport.NewError(kindFor(code, resp.StatusCode), Name, op, reason)
+}
+
+// quoteCode quotes an error code for an error text, refusing anything that
+// is not a short code.
+func quoteCode(code string) string {
+	if len(code) > 64 {
+		return "(long error code)"
+	}
+	for _, r := range code {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			return "(malformed error code)"
+		}
+	}
+	return `"` + code + `"`
+}
