@@ -9,7 +9,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"reflect"
+	"unicode/utf8"
 	"strings"
 	"sync"
 	"testing"
@@ -283,6 +286,54 @@ func BenchmarkRS256(b *testing.B) {
 			if _, err := v.Session(context.Background(), tok); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// TestParseMatchesEncodingJSON checks the strict parser against
+// encoding/json on valid input.
+func TestParseMatchesEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{"a":1,"b":-2.5e3,"c":"x\"y\u00e9","d":[1,"2",null,true,false,{"e":[]}],"f":{},"g":0}`,
+		`{"iss":"https://x","aud":["a","b"],"exp":1800000000.5,"roles":[],"nested":{"x":{"y":{"z":1}}}}`,
+		` { "a" : "b" } `,
+	} {
+		got, err := parseJSONObject([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		var want map[string]any
+		if err := json.Unmarshal([]byte(in), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\n got %#v\nwant %#v", in, got, want)
+		}
+	}
+	for _, bad := range []string{`{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`, `{"a":tru}`, `{"a":"x` + "\n" + `"}`, `{"a":1e400}`, `{"a":[1,]}`, `{"a" 1}`, `{"a":nul}`, `{"a":+1}`, `{"a":.5}`} {
+		if _, err := parseJSONObject([]byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":[1,{"b":"c"}]}`, `{"a":1,"a":2}`, `{"\u0061":1}`, `{"a":1e400}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := parseJSONObject(data)
+		if err != nil || !utf8.Valid(data) {
+			return
+		}
+		// Whatever the strict parser accepts, encoding/json must accept
+		// with the same result.
+		var want map[string]any
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatalf("strict parser accepted %q that encoding/json refuses: %v", data, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: got %#v want %#v", data, got, want)
 		}
 	})
 }

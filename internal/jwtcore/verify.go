@@ -38,7 +38,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -388,12 +387,9 @@ func (v *Verifier) parseObject(data []byte, what string) (map[string]any, error)
 	if !utf8.Valid(data) {
 		return nil, v.fail(authport.ErrInvalidCredential, what+" is not valid UTF-8")
 	}
-	if err := checkJSON(data); err != nil {
+	m, err := parseJSONObject(data)
+	if err != nil {
 		return nil, v.fail(authport.ErrInvalidCredential, what+": "+err.Error())
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil || m == nil {
-		return nil, v.fail(authport.ErrInvalidCredential, what+" is not a JSON object")
 	}
 	return m, nil
 }
