@@ -1,0 +1,279 @@
+package workos
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+
+	"github.com/workos/workos-go/v4/pkg/usermanagement"
+
+	"github.com/authport/authport"
+)
+
+func invalidInput(op, reason string) error {
+	return authport.NewError(authport.ErrInvalidInput, ProviderName, op, reason)
+}
+
+// tokens verifies a freshly issued access token (so the caller gets the
+// session id, user id and expiry, and a token that would not verify is
+// refused at once) and packs it with the refresh token.
+func (a *Authenticator) tokens(ctx context.Context, op, access, refresh string) (*authport.Tokens, error) {
+	if access == "" {
+		return nil, authport.NewError(authport.ErrProviderUnavailable, ProviderName, op, "WorkOS returned no access token")
+	}
+	s, err := a.v.Session(ctx, access)
+	if err != nil {
+		return nil, err
+	}
+	return &authport.Tokens{
+		AccessToken: access, RefreshToken: refresh, ExpiresAt: s.ExpiresAt,
+		SessionID: s.SessionID, UserID: s.UserID,
+	}, nil
+}
+
+func checkEmailPassword(op, email, password string) error {
+	if email == "" || password == "" {
+		return invalidInput(op, "email and password are required")
+	}
+	if len(email) > 320 || len(password) > 1024 {
+		return invalidInput(op, "email or password too long")
+	}
+	if _, err := mail.ParseAddress(email); err != nil || strings.ContainsAny(email, "<> ") {
+		return invalidInput(op, "malformed email address")
+	}
+	return nil
+}
+
+// SignInWithPassword signs a user in with AuthenticateWithPassword. A
+// wrong password and an unknown email are the same ErrInvalidCredential;
+// a step WorkOS requires first (email verification, MFA, organisation
+// selection, SSO) is an *authport.ActionError.
+func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password string) (*authport.Tokens, error) {
+	email = strings.TrimSpace(email)
+	if err := checkEmailPassword(opLogin, email, password); err != nil {
+		return nil, err
+	}
+	res, err := a.client.AuthenticateWithPassword(ctx, usermanagement.AuthenticateWithPasswordOpts{
+		ClientID: a.cfg.ClientID, Email: email, Password: password,
+	})
+	if err != nil {
+		return nil, mapError(opLogin, err)
+	}
+	return a.tokens(ctx, opLogin, res.AccessToken, res.RefreshToken)
+}
+
+// SignUp creates a user with CreateUser (through the API key) and signs
+// them in with AuthenticateWithPassword. An email address already in use
+// is ErrInvalidCredential (the message does not say which); an environment
+// that requires email verification answers with an *authport.ActionError
+// (ActionVerifyEmail) whose PendingToken CompleteEmailVerification takes.
+func (a *Authenticator) SignUp(ctx context.Context, email, password string) (*authport.Tokens, error) {
+	email = strings.TrimSpace(email)
+	if err := checkEmailPassword(opSignUp, email, password); err != nil {
+		return nil, err
+	}
+	if _, err := a.client.CreateUser(ctx, usermanagement.CreateUserOpts{Email: email, Password: password}); err != nil {
+		return nil, mapError(opSignUp, err)
+	}
+	res, err := a.client.AuthenticateWithPassword(ctx, usermanagement.AuthenticateWithPasswordOpts{
+		ClientID: a.cfg.ClientID, Email: email, Password: password,
+	})
+	if err != nil {
+		return nil, mapError(opLogin, err)
+	}
+	return a.tokens(ctx, opSignUp, res.AccessToken, res.RefreshToken)
+}
+
+// AuthorizeURL returns the AuthKit URL to send the browser to
+// (GetAuthorizationURL): provider "authkit", or the organisation's SSO
+// when r.Organization is set. State and a PKCE S256 challenge are
+// required; r.RedirectURI defaults to Config.RedirectURI.
+func (a *Authenticator) AuthorizeURL(_ context.Context, r authport.AuthorizeRequest) (string, error) {
+	redirect := r.RedirectURI
+	if redirect == "" {
+		redirect = a.cfg.RedirectURI
+	}
+	switch {
+	case redirect == "":
+		return "", authport.NewError(authport.ErrMisconfigured, ProviderName, opAuthURL, "no redirect URI: set "+EnvRedirectURI+" or AuthorizeRequest.RedirectURI")
+	case r.State == "":
+		return "", invalidInput(opAuthURL, "state is required")
+	case r.CodeChallenge == "":
+		return "", invalidInput(opAuthURL, "a PKCE code challenge is required")
+	}
+	if _, reason := checkURL(redirect, true); reason != "" {
+		return "", invalidInput(opAuthURL, "redirect URI "+reason)
+	}
+	opts := usermanagement.GetAuthorizationURLOpts{
+		ClientID: a.cfg.ClientID, RedirectURI: redirect, State: r.State,
+		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: "S256",
+	}
+	if r.Organization != "" {
+		// An organisation selects its SSO connection; AuthKit's screen
+		// hint does not apply then (the SDK refuses the combination).
+		opts.OrganizationID = r.Organization
+	} else {
+		opts.Provider = "authkit"
+		switch r.ScreenHint {
+		case "":
+		case string(usermanagement.SignUp):
+			opts.ScreenHint = usermanagement.SignUp
+		case string(usermanagement.SignIn):
+			opts.ScreenHint = usermanagement.SignIn
+		default:
+			return "", invalidInput(opAuthURL, "screen hint must be sign-in or sign-up")
+		}
+	}
+	u, err := a.client.GetAuthorizationURL(opts)
+	if err != nil {
+		return "", invalidInput(opAuthURL, "authorization URL cannot be built")
+	}
+	return u.String(), nil
+}
+
+// Exchange turns the callback's code into tokens with AuthenticateWithCode
+// and the PKCE verifier. The callback's error parameter, if any, is
+// ErrInvalidCredential.
+func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*authport.Tokens, error) {
+	if e := c.Query.Get("error"); e != "" {
+		reason := "WorkOS returned an error"
+		if code := safeCode(e); code != "" {
+			reason += " " + code
+		}
+		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, opCallback, reason)
+	}
+	codes := c.Query["code"]
+	if len(codes) != 1 || codes[0] == "" || len(codes[0]) > 512 {
+		return nil, invalidInput(opCallback, "exactly one code is required")
+	}
+	if c.CodeVerifier == "" {
+		return nil, invalidInput(opCallback, "the PKCE code verifier is required")
+	}
+	res, err := a.client.AuthenticateWithCode(ctx, usermanagement.AuthenticateWithCodeOpts{
+		ClientID: a.cfg.ClientID, Code: codes[0], CodeVerifier: c.CodeVerifier,
+	})
+	if err != nil {
+		return nil, mapError(opCallback, err)
+	}
+	return a.tokens(ctx, opCallback, res.AccessToken, res.RefreshToken)
+}
+
+// Refresh trades a refresh token for new tokens with
+// AuthenticateWithRefreshToken. WorkOS rotates refresh tokens: the one
+// passed in is spent, keep the returned one.
+func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*authport.Tokens, error) {
+	return a.refresh(ctx, refreshToken, "")
+}
+
+// SwitchOrganization refreshes into organisation orgID (the user must be
+// an active member): the new access token carries that org_id, role and
+// permissions. The refresh token is spent, as by Refresh.
+func (a *Authenticator) SwitchOrganization(ctx context.Context, refreshToken, orgID string) (*authport.Tokens, error) {
+	if orgID == "" {
+		return nil, invalidInput(opRefresh, "organization id is required")
+	}
+	return a.refresh(ctx, refreshToken, orgID)
+}
+
+func (a *Authenticator) refresh(ctx context.Context, refreshToken, orgID string) (*authport.Tokens, error) {
+	if refreshToken == "" {
+		return nil, invalidInput(opRefresh, "refresh token is required")
+	}
+	if len(refreshToken) > 4096 {
+		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, opRefresh, "refresh token too long")
+	}
+	res, err := a.client.AuthenticateWithRefreshToken(ctx, usermanagement.AuthenticateWithRefreshTokenOpts{
+		ClientID: a.cfg.ClientID, RefreshToken: refreshToken, OrganizationID: orgID,
+	})
+	if err != nil {
+		return nil, mapError(opRefresh, err)
+	}
+	return a.tokens(ctx, opRefresh, res.AccessToken, res.RefreshToken)
+}
+
+// CompleteOrganizationSelection finishes a sign-in that failed with
+// ActionSelectOrganization (AuthenticateWithOrganizationSelection), with
+// the ActionError's PendingToken and one of its Organizations.
+func (a *Authenticator) CompleteOrganizationSelection(ctx context.Context, pendingToken, orgID string) (*authport.Tokens, error) {
+	if pendingToken == "" || orgID == "" {
+		return nil, invalidInput(opContinue, "pending token and organization id are required")
+	}
+	res, err := a.client.AuthenticateWithOrganizationSelection(ctx, usermanagement.AuthenticateWithOrganizationSelectionOpts{
+		ClientID: a.cfg.ClientID, PendingAuthenticationToken: pendingToken, OrganizationID: orgID,
+	})
+	if err != nil {
+		return nil, mapError(opContinue, err)
+	}
+	return a.tokens(ctx, opContinue, res.AccessToken, res.RefreshToken)
+}
+
+// CompleteEmailVerification finishes a sign-in that failed with
+// ActionVerifyEmail (AuthenticateWithEmailVerificationCode), with the
+// ActionError's PendingToken and the one-time code emailed to the user.
+func (a *Authenticator) CompleteEmailVerification(ctx context.Context, pendingToken, code string) (*authport.Tokens, error) {
+	if pendingToken == "" || code == "" {
+		return nil, invalidInput(opContinue, "pending token and code are required")
+	}
+	res, err := a.client.AuthenticateWithEmailVerificationCode(ctx, usermanagement.AuthenticateWithEmailVerificationCodeOpts{
+		ClientID: a.cfg.ClientID, PendingAuthenticationToken: pendingToken, Code: code,
+	})
+	if err != nil {
+		return nil, mapError(opContinue, err)
+	}
+	return a.tokens(ctx, opContinue, res.AccessToken, res.RefreshToken)
+}
+
+// Revoke ends the session at WorkOS (RevokeSession) and denies it in this
+// adapter at once, for AccessTokenTTL. The session id comes from s, else
+// from t; a session WorkOS no longer knows counts as ended. Other
+// processes keep accepting the session's access tokens until they expire
+// (Describe's RevocationDelay); its refresh tokens fail everywhere.
+func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *authport.Tokens) error {
+	sid := ""
+	if s != nil {
+		sid = s.SessionID
+	}
+	if sid == "" && t != nil {
+		sid = t.SessionID
+	}
+	if sid == "" && t != nil && t.AccessToken != "" {
+		if vs, err := a.v.Session(ctx, t.AccessToken); err == nil {
+			sid = vs.SessionID
+		}
+	}
+	if sid == "" {
+		return invalidInput(opRevoke, "no WorkOS session id to revoke")
+	}
+	// Deny first: whatever WorkOS answers, this process stops trusting
+	// the session.
+	a.v.DenySession(sid, a.now().Add(a.cfg.AccessTokenTTL))
+	err := a.client.RevokeSession(ctx, usermanagement.RevokeSessionOpts{SessionID: sid})
+	if he, ok := httpError(err); ok && he.Code == 404 {
+		return nil
+	}
+	return mapError(opRevoke, err)
+}
+
+// LogoutURL returns WorkOS's browser logout URL for session sessionID
+// (GetLogoutURL): sending the browser there ends AuthKit's own session
+// cookie too, then WorkOS redirects to returnTo (which must be allowed in
+// the dashboard; empty uses the dashboard's default).
+func (a *Authenticator) LogoutURL(sessionID, returnTo string) (string, error) {
+	if sessionID == "" {
+		return "", invalidInput(opLogout, "session id is required")
+	}
+	if returnTo != "" {
+		if _, reason := checkURL(returnTo, true); reason != "" {
+			return "", invalidInput(opLogout, "return URL "+reason)
+		}
+	}
+	u, err := a.client.GetLogoutURL(usermanagement.GetLogoutURLOpts{SessionID: sessionID, ReturnTo: returnTo})
+	if err != nil {
+		return "", invalidInput(opLogout, "logout URL cannot be built")
+	}
+	return u.String(), nil
+}
+
+// KeyFetches counts the fetches of WorkOS's key set this adapter made
+// (successful or not).
+func (a *Authenticator) KeyFetches() int64 { return a.keys.Fetches() }
