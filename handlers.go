@@ -325,6 +325,18 @@ func (w *Web) passwordPost(rw http.ResponseWriter, r *http.Request, signUp bool)
 		fail(err)
 		return
 	}
+	if signUp && (t == nil || t.AccessToken == "") {
+		// The adapter accepted the sign-up without starting a session
+		// (DIY answers a fresh and a taken address alike, so that sign-up
+		// reveals no account): the user signs in next.
+		w.emit(ctx, Event{Type: EventSignUp, Provider: w.provider()})
+		if form {
+			seeOther(rw, w.cfg.LoginPath+"?signed_up=1&return_to="+url.QueryEscape(rt))
+			return
+		}
+		writeJSON(rw, r, http.StatusAccepted, map[string]any{"authenticated": false, "status": "sign_up_accepted"})
+		return
+	}
 	s, err := w.startSession(ctx, rw, t, op)
 	if err != nil {
 		fail(err)

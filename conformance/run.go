@@ -206,6 +206,9 @@ func (s *suite) sessionValidation(t *testing.T) {
 		// Flip one character of the payload and of the signature.
 		for _, i := range []int{1, 2} {
 			p := append([]string(nil), parts...)
+			if len(p[i]) == 0 {
+				continue // an unsigned token: nothing to flip here
+			}
 			b := []byte(p[i])
 			mid := len(b) / 2
 			if b[mid] == 'A' {

@@ -12,11 +12,11 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
-	"unicode/utf8"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/keyset"

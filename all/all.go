@@ -1,0 +1,11 @@
+package all
+
+import (
+	_ "github.com/authport/authport/auth0"
+	_ "github.com/authport/authport/clerk"
+	_ "github.com/authport/authport/diy"
+	_ "github.com/authport/authport/firebase"
+	_ "github.com/authport/authport/oidc"
+	_ "github.com/authport/authport/supabase"
+	_ "github.com/authport/authport/workos"
+)

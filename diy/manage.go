@@ -1,0 +1,355 @@
+package diy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+
+	"github.com/authport/authport"
+)
+
+// sessionID finds the session a Revoke call is about.
+func (b *Backend) sessionID(ctx context.Context, s *authport.Session, t *authport.Tokens) (string, error) {
+	const op = "revoke"
+	if s != nil && s.SessionID != "" {
+		return s.SessionID, nil
+	}
+	if t == nil {
+		return "", invalidInput(op, "no session to revoke")
+	}
+	if t.SessionID != "" {
+		return t.SessionID, nil
+	}
+	if b.cfg.SessionMode == ModeSession && t.AccessToken != "" {
+		hash, ok := secretHash(t.AccessToken)
+		if !ok {
+			return "", invalidInput(op, "malformed session token")
+		}
+		rec, err := b.sessions.SessionByTokenHash(ctx, hash)
+		if err != nil {
+			return "", storeErr(op, err, authport.ErrInvalidInput, "unknown session")
+		}
+		return rec.ID, nil
+	}
+	if t.RefreshToken != "" {
+		hash, ok := secretHash(t.RefreshToken)
+		if !ok {
+			return "", invalidInput(op, "malformed refresh token")
+		}
+		rt, err := b.refresh.RefreshTokenByHash(ctx, hash)
+		if err != nil {
+			return "", storeErr(op, err, authport.ErrInvalidInput, "unknown refresh token")
+		}
+		return rt.FamilyID, nil
+	}
+	if t.AccessToken != "" {
+		sess, err := b.verifyJWT(ctx, t.AccessToken)
+		if err != nil && !errors.Is(err, authport.ErrExpired) && !errors.Is(err, authport.ErrRevoked) {
+			return "", err
+		}
+		if sess != nil {
+			return sess.SessionID, nil
+		}
+	}
+	return "", invalidInput(op, "no session to revoke")
+}
+
+// Revoke ends one session on the server (sign-out): the session named by
+// s, or else the one t's access or refresh token belongs to. In JWT mode it
+// revokes the refresh family too, and this instance refuses the session's
+// access tokens at once (other instances: when they expire, or at once with
+// VerifyStrict). Revoking an ended session is not an error. A store failure
+// is ErrProviderUnavailable: a sign-out that cannot be confirmed fails.
+func (b *Backend) Revoke(ctx context.Context, s *authport.Session, t *authport.Tokens) error {
+	id, err := b.sessionID(ctx, s, t)
+	if err != nil {
+		return err
+	}
+	return b.revokeOne(ctx, id)
+}
+
+func (b *Backend) revokeOne(ctx context.Context, id string) error {
+	const op = "revoke"
+	now := b.now()
+	// Refresh tokens first: a rotation that succeeds therefore always
+	// precedes the revocation (see Refresh).
+	if b.cfg.SessionMode == ModeJWT {
+		if err := b.refresh.RevokeRefreshFamily(ctx, id, now); err != nil {
+			return unavailable(op, err)
+		}
+		b.verifier.DenySession(id, now.Add(b.cfg.AccessTokenTTL))
+	}
+	if err := b.sessions.RevokeSession(ctx, id, now); err != nil && !errors.Is(err, ErrNotFound) {
+		return unavailable(op, err)
+	}
+	return nil
+}
+
+// RevokeSession ends session sessionID of user userID (for a "your
+// devices" page built on ListSessions). A session of another user is
+// ErrInvalidInput, exactly as an unknown one.
+func (b *Backend) RevokeSession(ctx context.Context, userID, sessionID string) error {
+	const op = "revoke"
+	rec, err := b.sessions.SessionByID(ctx, sessionID)
+	if err != nil {
+		return storeErr(op, err, authport.ErrInvalidInput, "no such session")
+	}
+	if rec.UserID != userID {
+		return invalidInput(op, "no such session")
+	}
+	return b.revokeOne(ctx, sessionID)
+}
+
+// revokeUser ends every session and refresh family of userID except
+// except (may be empty).
+func (b *Backend) revokeUser(ctx context.Context, op, userID, except string) error {
+	now := b.now()
+	var ids []string
+	if b.cfg.SessionMode == ModeJWT {
+		// Remember live sessions so this instance refuses their access
+		// tokens at once.
+		list, err := b.sessions.ListUserSessions(ctx, userID, now)
+		if err != nil {
+			return unavailable(op, err)
+		}
+		for _, r := range list {
+			if r.ID != except {
+				ids = append(ids, r.ID)
+			}
+		}
+	}
+	if b.cfg.SessionMode == ModeJWT {
+		if err := b.refresh.RevokeUserRefreshTokens(ctx, userID, except, now); err != nil {
+			return unavailable(op, err)
+		}
+		for _, id := range ids {
+			b.verifier.DenySession(id, now.Add(b.cfg.AccessTokenTTL))
+		}
+	}
+	if _, err := b.sessions.RevokeUserSessions(ctx, userID, except, now); err != nil {
+		return unavailable(op, err)
+	}
+	return nil
+}
+
+func needSession(op string, s *authport.Session) error {
+	if s == nil || s.UserID == "" {
+		return fail(authport.ErrNoCredential, op, "no session")
+	}
+	if s.Provider != "" && s.Provider != provider {
+		return invalidInput(op, "session of another provider")
+	}
+	return nil
+}
+
+// SignOutEverywhere ends every session of s's user, s included.
+func (b *Backend) SignOutEverywhere(ctx context.Context, s *authport.Session) error {
+	const op = "sign_out_everywhere"
+	if err := needSession(op, s); err != nil {
+		return err
+	}
+	if err := b.revokeUser(ctx, op, s.UserID, ""); err != nil {
+		return err
+	}
+	b.log.LogAttrs(ctx, slog.LevelInfo, "signed out everywhere", slog.String("user_id", s.UserID))
+	return nil
+}
+
+// SignOutOthers ends every session of s's user except s.
+func (b *Backend) SignOutOthers(ctx context.Context, s *authport.Session) error {
+	const op = "sign_out_others"
+	if err := needSession(op, s); err != nil {
+		return err
+	}
+	if s.SessionID == "" {
+		return invalidInput(op, "session has no id")
+	}
+	return b.revokeUser(ctx, op, s.UserID, s.SessionID)
+}
+
+// ChangePassword changes the password of s's user after checking the
+// current one, and ends every other session and refresh family of the
+// user (s stays signed in). The new password must meet the policy
+// (ErrInvalidInput); a wrong current password is ErrInvalidCredential and
+// counts against the account's sign-in limit.
+func (b *Backend) ChangePassword(ctx context.Context, s *authport.Session, current, next string) error {
+	const op = "change_password"
+	if err := needSession(op, s); err != nil {
+		return err
+	}
+	if err := checkSignInPassword(current); err != nil {
+		return err
+	}
+	if err := CheckPassword(next); err != nil {
+		return err
+	}
+	u, err := b.users.UserByID(ctx, s.UserID)
+	if err != nil {
+		return storeErr(op, err, authport.ErrRevoked, "no such user")
+	}
+	acct := LimiterKey("signin-acct", u.Email)
+	if d, err := b.limiter.Peek(ctx, acct); err != nil {
+		return unavailable(op, err)
+	} else if d > 0 {
+		return rateLimited(op, d)
+	}
+	if _, ok, err := b.checkPassword(ctx, op, u.Email, current); err != nil {
+		return err
+	} else if !ok {
+		if _, err := b.limiter.Hit(ctx, acct, b.limits.SignInAccount); err != nil {
+			return unavailable(op, err)
+		}
+		return fail(authport.ErrInvalidCredential, op, "current password is wrong")
+	}
+	if err := b.setPassword(ctx, op, u.ID, next, s.SessionID); err != nil {
+		return err
+	}
+	b.log.LogAttrs(ctx, slog.LevelInfo, "password changed", slog.String("user_id", u.ID))
+	return nil
+}
+
+// SetPassword sets userID's password as an administrator would (after a
+// reset link, say) and ends all of the user's sessions.
+func (b *Backend) SetPassword(ctx context.Context, userID, password string) error {
+	const op = "set_password"
+	if err := CheckPassword(password); err != nil {
+		return err
+	}
+	return b.setPassword(ctx, op, userID, password, "")
+}
+
+func (b *Backend) setPassword(ctx context.Context, op, userID, password, keep string) error {
+	h, err := b.hasher.hash(ctx, op, password)
+	if err != nil {
+		return err
+	}
+	if err := b.updateUser(ctx, op, userID, func(u *User) { u.PasswordHash = h }); err != nil {
+		return err
+	}
+	return b.revokeUser(ctx, op, userID, keep)
+}
+
+func (b *Backend) updateUser(ctx context.Context, op, userID string, f func(*User)) error {
+	u, err := b.users.UserByID(ctx, userID)
+	if err != nil {
+		return storeErr(op, err, authport.ErrInvalidInput, "no such user")
+	}
+	f(u)
+	u.UpdatedAt = b.now()
+	if err := b.users.UpdateUser(ctx, u); err != nil {
+		return storeErr(op, err, authport.ErrInvalidInput, "no such user")
+	}
+	return nil
+}
+
+// DisableUser disables an account: it can no longer sign in (it gets the
+// same answer as a wrong password) and all its sessions and refresh
+// families end.
+func (b *Backend) DisableUser(ctx context.Context, userID string) error {
+	const op = "disable_user"
+	if err := b.updateUser(ctx, op, userID, func(u *User) { u.Disabled = true }); err != nil {
+		return err
+	}
+	if err := b.revokeUser(ctx, op, userID, ""); err != nil {
+		return err
+	}
+	b.log.LogAttrs(ctx, slog.LevelInfo, "user disabled", slog.String("user_id", userID))
+	return nil
+}
+
+// EnableUser re-enables a disabled account.
+func (b *Backend) EnableUser(ctx context.Context, userID string) error {
+	return b.updateUser(ctx, "enable_user", userID, func(u *User) { u.Disabled = false })
+}
+
+// SetRoles replaces userID's roles. A change ends every session of the
+// user: privileges are bound to a session at sign-in, so a new privilege
+// level always comes with a new session id (no fixation) and a removed
+// role stops working at once. Setting the roles the user already has
+// changes nothing.
+func (b *Backend) SetRoles(ctx context.Context, userID string, roles []string) error {
+	const op = "set_roles"
+	roles, err := checkRoles(roles)
+	if err != nil {
+		return err
+	}
+	changed := false
+	if err := b.updateUser(ctx, op, userID, func(u *User) {
+		cur, _ := checkRoles(u.Roles)
+		changed = !slices.Equal(cur, roles)
+		u.Roles = roles
+	}); err != nil {
+		return err
+	}
+	if !changed {
+		return nil
+	}
+	b.log.LogAttrs(ctx, slog.LevelInfo, "roles changed; sessions ended", slog.String("user_id", userID))
+	return b.revokeUser(ctx, op, userID, "")
+}
+
+// RenewSession gives s's session a new id (and, in JWT mode, a new
+// refresh family) and ends the old one, without asking for the password
+// again. Call it after anything that raises the session's privilege (a
+// step-up check, say) and set the returned tokens in place of the old.
+func (b *Backend) RenewSession(ctx context.Context, s *authport.Session) (*authport.Tokens, error) {
+	const op = "renew_session"
+	if err := needSession(op, s); err != nil {
+		return nil, err
+	}
+	rec, err := b.sessions.SessionByID(ctx, s.SessionID)
+	if err != nil {
+		return nil, storeErr(op, err, authport.ErrRevoked, "session ended")
+	}
+	if err := b.live(rec, b.now()); err != nil {
+		return nil, err
+	}
+	u, err := b.users.UserByID(ctx, rec.UserID)
+	if err != nil {
+		return nil, storeErr(op, err, authport.ErrRevoked, "no such user")
+	}
+	if u.Disabled {
+		return nil, fail(authport.ErrRevoked, op, "account disabled")
+	}
+	if err := b.revokeOne(ctx, rec.ID); err != nil {
+		return nil, err
+	}
+	return b.startSession(ctx, u)
+}
+
+// ListSessions returns userID's live sessions, newest first.
+func (b *Backend) ListSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
+	list, err := b.sessions.ListUserSessions(ctx, userID, b.now())
+	if err != nil {
+		return nil, unavailable("list_sessions", err)
+	}
+	out := make([]SessionInfo, len(list))
+	for i, r := range list {
+		out[i] = infoOf(r)
+	}
+	return out, nil
+}
+
+// User returns the account with id userID (ErrInvalidInput if none).
+func (b *Backend) User(ctx context.Context, userID string) (*User, error) {
+	u, err := b.users.UserByID(ctx, userID)
+	if err != nil {
+		return nil, storeErr("user", err, authport.ErrInvalidInput, "no such user")
+	}
+	return u, nil
+}
+
+// UserByEmail returns the account registered with email (ErrInvalidInput
+// if none). It is for administration; never expose it to clients.
+func (b *Backend) UserByEmail(ctx context.Context, email string) (*User, error) {
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	u, err := b.users.UserByEmail(ctx, e)
+	if err != nil {
+		return nil, storeErr("user", err, authport.ErrInvalidInput, "no such user")
+	}
+	return u, nil
+}

@@ -1,0 +1,194 @@
+package app
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"github.com/authport/authport"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
+	"join": strings.Join,
+}).ParseFS(templateFS, "templates/*.html"))
+
+// pageData is what every page template is executed with.
+type pageData struct {
+	Title    string
+	Path     string
+	Session  *authport.Session
+	Provider string
+	// Caps lists the adapter's capabilities.
+	Caps []authport.Capability
+	// CanSignUp: the adapter creates accounts from a form.
+	CanSignUp bool
+	// Redirect: sign-in happens on the provider's hosted page.
+	Redirect bool
+	// IsAdmin: the session carries the admin role.
+	IsAdmin bool
+	// Emulated: demo accounts were printed at start-up.
+	Emulated bool
+	Status   int
+}
+
+// routes builds the application's handler. The layout: public pages, a
+// protected subtree, a role-guarded page, a JSON API and the auth
+// endpoints, all behind the authport middleware.
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	// Sign-in, sign-up, callback, sign-out, /auth/session, /auth/refresh.
+	// An adapter with ready-made pages (DIY: sign-up, sign-out page)
+	// provides them; otherwise authport's handler picks the form or the
+	// hosted page from the adapter's capabilities.
+	var auth http.Handler = a.Web.Handler()
+	if p, ok := a.Auth.(interface {
+		Pages(*authport.Web) http.Handler
+	}); ok {
+		auth = p.Pages(a.Web)
+	}
+	mux.Handle("/auth/", auth)
+
+	mux.HandleFunc("GET /{$}", a.page("home", "Home"))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(http.FileServerFS(static))))
+
+	// Layout-route protection: everything under /app/ needs a session.
+	app := http.NewServeMux()
+	app.HandleFunc("GET /app/{$}", a.page("app", "Your app"))
+	app.HandleFunc("GET /app/account", a.page("account", "Your account"))
+	app.HandleFunc("/app/", a.notFound)
+	mux.Handle("/app/", authport.Require()(app))
+
+	// Role guard: 403 for signed-in users without the role.
+	mux.Handle("GET /admin", authport.RequireRole("admin")(a.page("admin", "Admin")))
+
+	// JSON API: 401 + WWW-Authenticate for API clients, a redirect to
+	// sign-in for browser navigations (authport.Require decides).
+	mux.Handle("GET /api/me", authport.Require()(http.HandlerFunc(a.me)))
+
+	mux.HandleFunc("/", a.notFound)
+	return a.Web.Middleware(securityHeaders(mux))
+}
+
+// securityHeaders sets the headers every response of the app's own pages
+// carries; /auth/ responses set their own.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/auth/") {
+			h := w.Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "same-origin")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// staticHandler lets browsers cache the stylesheet and script briefly.
+func staticHandler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *App) data(r *http.Request, title string) *pageData {
+	d := &pageData{
+		Title:     title,
+		Path:      r.URL.Path,
+		Provider:  a.Auth.Provider(),
+		Caps:      authport.Capabilities(a.Auth),
+		CanSignUp: authport.Has(a.Auth, authport.CapSignUp),
+		Redirect:  authport.Has(a.Auth, authport.CapRedirectSignIn) && !authport.Has(a.Auth, authport.CapPasswordSignIn),
+		Emulated:  len(a.Accounts) > 0,
+		Status:    http.StatusOK,
+	}
+	if s, ok := authport.SessionFrom(r.Context()); ok {
+		d.Session = s
+		d.IsAdmin = authport.Check(r.Context(), authport.Role("admin")) == nil
+	}
+	return d
+}
+
+// page serves the named template. Pages show who is signed in, so none
+// may be stored by a cache: the back button after sign-out must not show
+// them.
+func (a *App) page(name, title string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a.render(w, r, name, a.data(r, title))
+	}
+}
+
+func (a *App) render(w http.ResponseWriter, r *http.Request, name string, d *pageData) {
+	var buf bytes.Buffer
+	if err := a.pages.ExecuteTemplate(&buf, name, d); err != nil {
+		a.logger.Error("page template failed", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(d.Status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+func (a *App) notFound(w http.ResponseWriter, r *http.Request) {
+	d := a.data(r, "Not found")
+	d.Status = http.StatusNotFound
+	a.render(w, r, "notfound", d)
+}
+
+// meResponse is GET /api/me's body.
+type meResponse struct {
+	Provider    string   `json:"provider"`
+	UserID      string   `json:"user_id"`
+	Email       string   `json:"email,omitempty"`
+	SessionID   string   `json:"session_id,omitempty"`
+	OrgID       string   `json:"org_id,omitempty"`
+	Roles       []string `json:"roles"`
+	Permissions []string `json:"permissions"`
+	ExpiresAt   string   `json:"expires_at,omitempty"`
+}
+
+// me answers GET /api/me with the caller's session (authport.Require has
+// already refused anonymous callers).
+func (a *App) me(w http.ResponseWriter, r *http.Request) {
+	s, _ := authport.SessionFrom(r.Context())
+	resp := meResponse{
+		Provider: s.Provider, UserID: s.UserID, Email: s.Email, SessionID: s.SessionID, OrgID: s.OrgID,
+		Roles: s.Roles, Permissions: s.Permissions,
+	}
+	if resp.Roles == nil {
+		resp.Roles = []string{}
+	}
+	if resp.Permissions == nil {
+		resp.Permissions = []string{}
+	}
+	if !s.ExpiresAt.IsZero() {
+		resp.ExpiresAt = s.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	body, _ := json.Marshal(resp)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.Write(append(body, '\n'))
+}
