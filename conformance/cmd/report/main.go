@@ -3,7 +3,7 @@
 //
 //	go test -json -run 'Conformance|Reference' ./... | go run ./conformance/cmd/report > docs/conformance.md
 //
-// A scenario is a subtest path <Test>/<provider>/<Group>/<Scenario> where
+// A scenario is a subtest path <Test>/<provider…>/<Group>/<Scenario> where
 // Group is one of the suite's groups. A skipped scenario whose output starts
 // with "N/A:" is shown as not applicable with its reason; any other skip is
 // shown as "skip" so it cannot pass for a result.
@@ -51,11 +51,17 @@ func run(in io.Reader, out io.Writer) error {
 			continue
 		}
 		parts := strings.Split(e.Test, "/")
-		if len(parts) < 3 || !slices.Contains(groups, parts[2]) {
+		k := 2
+		for k < len(parts) && !slices.Contains(groups, parts[k]) {
+			k++
+		}
+		if k >= len(parts) {
 			continue
 		}
-		provider := parts[1]
-		scenario := strings.Join(parts[2:], "/")
+		// Everything between the test function and the group names the
+		// provider run ("supabase/ES256", "diy-pg-jwt").
+		provider := strings.Join(parts[1:k], "/")
+		scenario := strings.Join(parts[k:], "/")
 		switch e.Action {
 		case "output":
 			if i := strings.Index(e.Output, "N/A: "); i >= 0 {
