@@ -445,8 +445,10 @@ given (the first line of stdin); disable also ends the account's sessions.
 // roleList is a repeatable --role flag.
 type roleList []string
 
+// String implements flag.Value.
 func (r *roleList) String() string { return strings.Join(*r, ",") }
 
+// Set implements flag.Value: a comma-separated list adds several roles.
 func (r *roleList) Set(v string) error {
 	for p := range strings.SplitSeq(v, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -405,5 +406,19 @@ func TestUsersPostgres(t *testing.T) {
 	expect{code: 0, stdout: []string{"disabled usr_"}}.check(t, runCLI(t, env, "", "users", "disable", email))
 	if strings.Contains(runCLI(t, env, "", "users", "list").stderr, db) {
 		t.Error("an error repeats the database URL")
+	}
+}
+
+// TestRun covers run's own set-up: the log level and a command run
+// through it.
+func TestRun(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	var out, errOut bytes.Buffer
+	if code := run([]string{"keys"}, func(k string) string { return map[string]string{"AUTHPORT_LOG_LEVEL": "loud"}[k] }, strings.NewReader(""), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "AUTHPORT_LOG_LEVEL") {
+		t.Errorf("bad log level: exit %d, %q", code, errOut.String())
+	}
+	out.Reset()
+	if code := run([]string{"keys"}, func(string) string { return "" }, strings.NewReader(""), &out, &errOut); code != 0 || !strings.Contains(out.String(), devkit.CookieKeyEnv) {
+		t.Errorf("keys through run: exit %d, %q", code, out.String())
 	}
 }

@@ -110,10 +110,15 @@ func SeedDIY(ctx context.Context, b *diy.Backend, accounts []Account) error {
 // UserInfo is one account as `authport users list` shows it (never the
 // password hash).
 type UserInfo struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Roles     []string  `json:"roles"`
-	Disabled  bool      `json:"disabled"`
+	// ID is the user id ("usr_…").
+	ID string `json:"id"`
+	// Email is the normalised email address.
+	Email string `json:"email"`
+	// Roles are the account's roles.
+	Roles []string `json:"roles"`
+	// Disabled accounts cannot sign in.
+	Disabled bool `json:"disabled"`
+	// CreatedAt is when the account was created (UTC).
 	CreatedAt time.Time `json:"created_at"`
 }
 
