@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
 )
@@ -220,7 +220,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if cfg.Issuer != "" {
 		iu, err := url.Parse(cfg.Issuer)
 		if err != nil || iu.Host == "" || !strings.HasSuffix(iu.Path, "/") || iu.RawQuery != "" ||
-			!(iu.Scheme == "https" || iu.Scheme == "http" && a.insecure && isLoopback(iu.Hostname())) {
+			!(iu.Scheme == "https" || iu.Scheme == "http" && a.insecure && config.IsLoopbackHost(iu.Hostname())) {
 			return nil, misconfigured("AUTH0_ISSUER must be an https URL ending in a slash, as Auth0 issuers do")
 		}
 		a.issuer = cfg.Issuer
@@ -298,18 +298,10 @@ func parseDomain(d string, insecure bool) (host, scheme string, err error) {
 	if perr != nil || u.Host != d || u.Hostname() == "" || u.User != nil || strings.ContainsAny(d, "/?#@ ") {
 		return "", "", misconfigured("AUTH0_DOMAIN must be a domain name such as example.eu.auth0.com")
 	}
-	if scheme == "http" && !isLoopback(u.Hostname()) {
+	if scheme == "http" && !config.IsLoopbackHost(u.Hostname()) {
 		return "", "", misconfigured("AUTH0_INSECURE (plain HTTP) is allowed only for a loopback AUTH0_DOMAIN such as 127.0.0.1:8080")
 	}
 	return strings.ToLower(d), scheme, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // fields splits each element on commas and white space and drops empty

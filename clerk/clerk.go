@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
 	clerksdk "github.com/clerk/clerk-sdk-go/v2"
@@ -164,7 +164,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	case cfg.ProxyURL != "":
 		u, err := url.Parse(cfg.ProxyURL)
 		if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
-			!(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+			!(u.Scheme == "https" || u.Scheme == "http" && config.IsLoopbackHost(u.Hostname())) {
 			return nil, misconfigured("CLERK_PROXY_URL must be an https URL")
 		}
 		a.issuer = cfg.ProxyURL
@@ -332,18 +332,10 @@ func checkURL(raw string) error {
 	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
 		return errors.New("must be an absolute URL")
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopbackHost(u.Hostname())) {
 		return errors.New("must be an https URL (http only on a loopback host)")
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func claimPath(p string) []string {

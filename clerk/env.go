@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/config"
 )
 
 func init() {
@@ -38,7 +39,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		SecretKey:         getenv(EnvSecretKey),
 		PublishableKey:    getenv(EnvPublishableKey),
 		JWTKey:            getenv(EnvJWTKey),
-		AuthorizedParties: splitList(getenv(EnvAuthorizedParties)),
+		AuthorizedParties: config.List(getenv(EnvAuthorizedParties)),
 		ProxyURL:          strings.TrimSpace(getenv(EnvProxyURL)),
 		APIURL:            strings.TrimSpace(getenv(EnvAPIURL)),
 		SignInURL:         strings.TrimSpace(getenv(EnvSignInURL)),
@@ -46,16 +47,6 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		RolesClaim:        getenv(EnvRolesClaim),
 		PermissionsClaim:  getenv(EnvPermissionsClaim),
 	}
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func openEnv(ctx context.Context, getenv func(string) string) (authport.Authenticator, error) {
@@ -85,7 +76,7 @@ func openURL(ctx context.Context, u *url.URL) (authport.Authenticator, error) {
 		cfg.PublishableKey = PublishableKey(u.Host, strings.HasPrefix(cfg.SecretKey, "sk_live_"))
 	}
 	if v := q.Get("authorized_parties"); v != "" {
-		cfg.AuthorizedParties = splitList(v)
+		cfg.AuthorizedParties = config.List(v)
 	}
 	for name, dst := range map[string]*string{
 		"api_url": &cfg.APIURL, "proxy_url": &cfg.ProxyURL, "sign_in_url": &cfg.SignInURL,

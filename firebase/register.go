@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/config"
 )
 
 func init() {
@@ -27,10 +28,6 @@ const (
 	EnvOrgClaim         = "FIREBASE_ORG_CLAIM"
 )
 
-func splitList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
-}
-
 // ConfigFromEnv reads a Config from the environment variables above through
 // getenv (os.Getenv when nil). A malformed value is an ErrMisconfigured
 // error naming the variable, never quoting it.
@@ -45,7 +42,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		CredentialsFile:  get(EnvCredentials),
 		EmulatorHost:     get(EnvEmulatorHost),
 		CookieName:       get(EnvCookieName),
-		RolesClaims:      splitList(getenv(EnvRolesClaims)),
+		RolesClaims:      config.List(getenv(EnvRolesClaims)),
 		PermissionsClaim: get(EnvPermissionsClaim),
 		OrgClaim:         get(EnvOrgClaim),
 	}
@@ -92,7 +89,7 @@ func openURL(ctx context.Context, u *url.URL) (authport.Authenticator, error) {
 		CredentialsFile:  q.Get("credentials_file"),
 		EmulatorHost:     q.Get("emulator_host"),
 		CookieName:       q.Get("cookie_name"),
-		RolesClaims:      splitList(q.Get("roles_claims")),
+		RolesClaims:      config.List(q.Get("roles_claims")),
 		PermissionsClaim: q.Get("permissions_claim"),
 		OrgClaim:         q.Get("org_claim"),
 	}

@@ -65,7 +65,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -73,6 +72,7 @@ import (
 	"time"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
 )
@@ -200,7 +200,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	switch iu.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(iu.Hostname()) {
+		if !config.IsLoopbackHost(iu.Hostname()) {
 			return nil, misconfigured(p, "an http Issuer is allowed only on a loopback host; use https (OIDC_ISSUER)")
 		}
 		insecure = true
@@ -304,14 +304,6 @@ func nonEmpty(in []string) []string {
 	return out
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 func sameHostClient(base *http.Client) *http.Client {
 	c := *base
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -369,7 +361,7 @@ func (a *Authenticator) discover(ctx context.Context) error {
 			continue
 		}
 		eu, err := url.Parse(ep)
-		if err != nil || eu.Host == "" || !(eu.Scheme == "https" || eu.Scheme == "http" && a.insecure && isLoopback(eu.Hostname())) {
+		if err != nil || eu.Host == "" || !(eu.Scheme == "https" || eu.Scheme == "http" && a.insecure && config.IsLoopbackHost(eu.Hostname())) {
 			return misconfigured(p, "discovery "+name+" is not an https URL")
 		}
 	}

@@ -7,29 +7,25 @@ import (
 	"time"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/config"
 )
 
 func init() {
 	authport.Register(Name, openURL, openEnv)
 }
 
-// splitList splits a comma- or space-separated list.
-func splitList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
-}
-
 // openEnv configures the adapter from OIDC_* variables.
 func openEnv(ctx context.Context, getenv func(string) string) (authport.Authenticator, error) {
 	cfg := Config{
 		Issuer:            strings.TrimSpace(getenv("OIDC_ISSUER")),
-		Audiences:         splitList(getenv("OIDC_AUDIENCE")),
+		Audiences:         config.List(getenv("OIDC_AUDIENCE")),
 		ClientID:          strings.TrimSpace(getenv("OIDC_CLIENT_ID")),
 		ClientSecret:      strings.TrimSpace(getenv("OIDC_CLIENT_SECRET")),
-		AuthorizedParties: splitList(getenv("OIDC_AUTHORIZED_PARTIES")),
+		AuthorizedParties: config.List(getenv("OIDC_AUTHORIZED_PARTIES")),
 		RolesClaim:        strings.TrimSpace(getenv("OIDC_ROLES_CLAIM")),
 		PermissionsClaim:  strings.TrimSpace(getenv("OIDC_PERMISSIONS_CLAIM")),
 		OrgClaim:          strings.TrimSpace(getenv("OIDC_ORG_CLAIM")),
-		Scopes:            splitList(getenv("OIDC_SCOPES")),
+		Scopes:            config.List(getenv("OIDC_SCOPES")),
 	}
 	if cfg.Issuer == "" {
 		return nil, misconfigured(Name, "OIDC_ISSUER is not set")
@@ -51,7 +47,7 @@ func openURL(ctx context.Context, u *url.URL) (authport.Authenticator, error) {
 	switch q.Get("insecure") {
 	case "", "0", "false":
 	case "1", "true":
-		if !isLoopback(u.Hostname()) {
+		if !config.IsLoopbackHost(u.Hostname()) {
 			return nil, misconfigured(Name, "insecure=1 is allowed only for a loopback issuer")
 		}
 		scheme = "http"
@@ -60,14 +56,14 @@ func openURL(ctx context.Context, u *url.URL) (authport.Authenticator, error) {
 	}
 	cfg := Config{
 		Issuer:            scheme + "://" + u.Host + u.EscapedPath(),
-		Audiences:         splitList(q.Get("audience")),
+		Audiences:         config.List(q.Get("audience")),
 		ClientID:          q.Get("client_id"),
 		ClientSecret:      q.Get("client_secret"),
-		AuthorizedParties: splitList(q.Get("authorized_parties")),
+		AuthorizedParties: config.List(q.Get("authorized_parties")),
 		RolesClaim:        q.Get("roles_claim"),
 		PermissionsClaim:  q.Get("permissions_claim"),
 		OrgClaim:          q.Get("org_claim"),
-		Scopes:            splitList(q.Get("scopes")),
+		Scopes:            config.List(q.Get("scopes")),
 	}
 	if l := q.Get("leeway"); l != "" {
 		d, err := time.ParseDuration(l)

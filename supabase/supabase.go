@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	auth "github.com/supabase-community/auth-go"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
 )
@@ -298,21 +298,13 @@ func checkURL(raw string) (string, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !loopback(u.Hostname()) {
+		if !config.IsLoopbackHost(u.Hostname()) {
 			return "", misconfigured(EnvURL + " must use https (plain http only for a loopback host)")
 		}
 	default:
 		return "", bad
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // projectRef is the SDK's project reference: the first label of
@@ -462,7 +454,7 @@ func openURL(ctx context.Context, u *url.URL) (authport.Authenticator, error) {
 		}
 	}
 	scheme := "https://"
-	if loopback(u.Hostname()) {
+	if config.IsLoopbackHost(u.Hostname()) {
 		scheme = "http://"
 	}
 	cfg := Config{

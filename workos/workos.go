@@ -17,6 +17,7 @@ import (
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
 )
@@ -123,8 +124,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		RedirectURI:    get(EnvRedirectURI),
 		BaseURL:        get(EnvBaseURL),
 		JWKSURL:        get(EnvJWKSURL),
-		Issuers:        splitList(getenv(EnvIssuers)),
-		Audience:       splitList(getenv(EnvAudience)),
+		Issuers:        config.List(getenv(EnvIssuers)),
+		Audience:       config.List(getenv(EnvAudience)),
 		CookiePassword: getenv(EnvCookiePassword),
 	}
 	if c.BaseURL == "" {
@@ -155,16 +156,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.AccessTokenTTL = d
 	}
 	return c, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for part := range strings.SplitSeq(s, ",") {
-		if p := strings.TrimSpace(part); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func misconfigured(reason string) error {
@@ -328,7 +319,7 @@ func checkURL(raw string, redirect bool) (string, string) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !redirect && !loopback(u.Hostname()) {
+		if !redirect && !config.IsLoopbackHost(u.Hostname()) {
 			return "", "must use https (plain http only for loopback hosts)"
 		}
 	default:
@@ -341,14 +332,6 @@ func checkURL(raw string, redirect bool) (string, string) {
 		return "", "must not have a query"
 	}
 	return strings.TrimSuffix(raw, "/"), ""
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func init() {
@@ -391,11 +374,11 @@ func openURL(ctx context.Context, u *url.URL) (authport.Authenticator, error) {
 			cfg.JWKSURL = v
 		case "issuer":
 			for _, v := range vs {
-				cfg.Issuers = append(cfg.Issuers, splitList(v)...)
+				cfg.Issuers = append(cfg.Issuers, config.List(v)...)
 			}
 		case "audience":
 			for _, v := range vs {
-				cfg.Audience = append(cfg.Audience, splitList(v)...)
+				cfg.Audience = append(cfg.Audience, config.List(v)...)
 			}
 		case "access_token_ttl":
 			d, err := time.ParseDuration(v)

@@ -17,9 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,10 +24,11 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/authport/authport/diy"
+	"github.com/authport/authport/diy/internal/migrations"
 )
 
 //go:embed migrations/*.sql
-var migrations embed.FS
+var migrationFS embed.FS
 
 // Store is a diy.Store (and diy.Sweeper) on one SQLite database. It is safe
 // for concurrent use.
@@ -85,32 +83,12 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), err
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	ents, err := fs.ReadDir(migrations, "migrations")
+func loadMigrations() ([]migrations.Migration, error) {
+	ms, err := migrations.Load(migrationFS, "migrations")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	var out []migration
-	for _, e := range ents {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlitestore: bad migration name %q", e.Name())
-		}
-		b, err := migrations.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{v, e.Name(), string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
+	return ms, nil
 }
 
 // migrate applies the missing migrations in one immediate transaction.
@@ -132,19 +110,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := tx.QueryRowContext(ctx, `SELECT max(version) FROM authport_schema_migrations`).Scan(&cur); err != nil {
 		return fmt.Errorf("sqlitestore: migrate: %w", err)
 	}
-	if last := ms[len(ms)-1].version; int(cur.Int64) > last {
+	if last := ms[len(ms)-1].Version; int(cur.Int64) > last {
 		return fmt.Errorf("sqlitestore: database schema version %d is newer than this build's %d", cur.Int64, last)
 	}
 	for _, m := range ms {
-		if m.version <= int(cur.Int64) {
+		if m.Version <= int(cur.Int64) {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("sqlitestore: migration %s: %w", m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO authport_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, time.Now().UnixMicro()); err != nil {
-			return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
+			m.Version, m.Name, time.Now().UnixMicro()); err != nil {
+			return fmt.Errorf("sqlitestore: migration %s: %w", m.Name, err)
 		}
 	}
 	return tx.Commit()

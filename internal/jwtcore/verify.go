@@ -274,6 +274,53 @@ var b64 = base64.RawURLEncoding.Strict()
 // Verify checks token against the policy and returns its claims. It does
 // not consult the verified-token cache; Session does.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	t, err := v.parse(token, false)
+	if err != nil {
+		return nil, err
+	}
+	p, h := t.p, t.c.Header
+	if !p.algs[h.Alg] {
+		return nil, v.fail(authport.ErrInvalidCredential, "algorithm not allowed")
+	}
+	if h.Kid == "" && !p.KIDOptional {
+		return nil, v.fail(authport.ErrInvalidCredential, "token has no key id")
+	}
+	key, err := p.Keys.Lookup(ctx, h.Kid, h.Alg)
+	if err != nil {
+		var ae *authport.Error
+		if errors.As(err, &ae) && ae.Provider == "" {
+			cp := *ae
+			cp.Provider = v.o.Provider
+			return nil, &cp
+		}
+		return nil, err
+	}
+	if key.Algorithm != h.Alg {
+		return nil, v.fail(authport.ErrInvalidCredential, "algorithm does not match key")
+	}
+	if !verifySig(key, h.Alg, t.input, t.sig) {
+		return nil, v.fail(authport.ErrInvalidCredential, "signature does not verify")
+	}
+	if err := v.checkClaims(p, t.c); err != nil {
+		return nil, err
+	}
+	return t.c, nil
+}
+
+// parsedToken is a token that passed the structural checks, before its
+// signature and claims are checked.
+type parsedToken struct {
+	c     *Claims
+	p     *policy
+	input string // the signing input: header "." payload
+	sig   []byte
+}
+
+// parse applies every check that needs no key: the size cap, exactly three
+// segments, canonical base64url, strict JSON, refused header parameters,
+// the trusted issuer and its "typ" rule. unsigned demands an empty
+// signature segment (VerifyUnsignedForEmulator); otherwise one is required.
+func (v *Verifier) parse(token string, unsigned bool) (*parsedToken, error) {
 	if token == "" {
 		return nil, &authport.Error{Kind: authport.ErrNoCredential, Provider: v.o.Provider, Op: "verify", Reason: "empty token"}
 	}
@@ -293,7 +340,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, v.fail(authport.ErrInvalidCredential, "not a compact JWS (extra segments)")
 	}
 	hseg, pseg, sseg := token[:d1], token[d1+1:d2], token[d2+1:]
-	if hseg == "" || pseg == "" || sseg == "" {
+	if hseg == "" || pseg == "" {
+		return nil, v.fail(authport.ErrInvalidCredential, "empty segment")
+	}
+	if unsigned != (sseg == "") {
+		if unsigned {
+			return nil, v.fail(authport.ErrInvalidCredential, "an unsigned token must have an empty signature")
+		}
 		return nil, v.fail(authport.ErrInvalidCredential, "empty segment")
 	}
 	hjson, err := b64.DecodeString(hseg)
@@ -308,49 +361,25 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, v.fail(authport.ErrInvalidCredential, "payload is not canonical base64url")
 	}
-	sig, err := b64.DecodeString(sseg)
-	if err != nil {
-		return nil, v.fail(authport.ErrInvalidCredential, "signature is not canonical base64url")
+	t := &parsedToken{input: token[:d2]}
+	if !unsigned {
+		if t.sig, err = b64.DecodeString(sseg); err != nil {
+			return nil, v.fail(authport.ErrInvalidCredential, "signature is not canonical base64url")
+		}
 	}
 	raw, err := v.parseObject(pjson, "payload")
 	if err != nil {
 		return nil, err
 	}
 	iss, _ := raw["iss"].(string)
-	p := v.policies[iss]
-	if p == nil {
+	if t.p = v.policies[iss]; t.p == nil {
 		return nil, v.fail(authport.ErrInvalidCredential, "issuer not trusted")
 	}
-	if !p.algs[h.Alg] {
-		return nil, v.fail(authport.ErrInvalidCredential, "algorithm not allowed")
-	}
-	if h.Typ != "" && !slices.Contains(p.types, normType(h.Typ)) {
+	if h.Typ != "" && !slices.Contains(t.p.types, normType(h.Typ)) {
 		return nil, v.fail(authport.ErrInvalidCredential, "token type not accepted")
 	}
-	if h.Kid == "" && !p.KIDOptional {
-		return nil, v.fail(authport.ErrInvalidCredential, "token has no key id")
-	}
-	key, err := p.Keys.Lookup(ctx, h.Kid, h.Alg)
-	if err != nil {
-		var ae *authport.Error
-		if errors.As(err, &ae) && ae.Provider == "" {
-			cp := *ae
-			cp.Provider = v.o.Provider
-			return nil, &cp
-		}
-		return nil, err
-	}
-	if key.Algorithm != h.Alg {
-		return nil, v.fail(authport.ErrInvalidCredential, "algorithm does not match key")
-	}
-	if !verifySig(key, h.Alg, token[:d2], sig) {
-		return nil, v.fail(authport.ErrInvalidCredential, "signature does not verify")
-	}
-	c := &Claims{Header: h, Raw: raw, Issuer: iss}
-	if err := v.checkClaims(p, c); err != nil {
-		return nil, err
-	}
-	return c, nil
+	t.c = &Claims{Header: h, Raw: raw, Issuer: iss}
+	return t, nil
 }
 
 var forbiddenHeaders = []string{"jku", "jwk", "x5u", "x5c", "crit", "b64", "cty", "zip", "enc", "p2c", "p2s", "epk"}
