@@ -8,6 +8,7 @@ import (
 	"github.com/supabase-community/auth-go/types"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/jwtcore"
 )
 
@@ -70,12 +71,12 @@ type AMR struct {
 // session_id, roles and permissions from app_metadata (configurable claim
 // paths), never from the Postgres "role".
 func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) {
-	if !isUUID(c.Subject) {
+	if !config.IsUUID(c.Subject) {
 		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, "verify", "sub is not a UUID")
 	}
 	sid, present := c.Raw["session_id"]
 	sidStr, isStr := sid.(string)
-	if present && (!isStr || (sidStr != "" && !isUUID(sidStr))) {
+	if present && (!isStr || (sidStr != "" && !config.IsUUID(sidStr))) {
 		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, "verify", "session_id is not a UUID")
 	}
 	nc := &Claims{
@@ -166,26 +167,4 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
-}
-
-// isUUID reports whether s is a UUID in canonical 8-4-4-4-12 hex form, as
-// GoTrue requires for "sub" and "session_id".
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

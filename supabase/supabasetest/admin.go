@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/emulator"
 )
 
@@ -177,7 +178,7 @@ func (e *Emulator) adminUser(w http.ResponseWriter, r *http.Request) (*emulator.
 		return nil, false
 	}
 	id := r.PathValue("id")
-	if !isUUID(id) {
+	if !config.IsUUID(id) {
 		e.fail(w, r, &apiErr{404, "user_not_found", "User not found"})
 		return nil, false
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/emulator"
 )
 
@@ -221,7 +222,7 @@ func (e *Emulator) authenticate(r *http.Request) (*emulator.User, *emulator.Sess
 	if sub == "" {
 		return nil, nil, nil, &apiErr{403, "bad_jwt", "invalid claim: missing sub claim"}
 	}
-	if !isUUID(sub) {
+	if !config.IsUUID(sub) {
 		return nil, nil, nil, &apiErr{400, "bad_jwt", "invalid claim: sub claim must be a UUID"}
 	}
 	u, ok := e.lookupUser(sub)
@@ -231,7 +232,7 @@ func (e *Emulator) authenticate(r *http.Request) (*emulator.User, *emulator.Sess
 	var ss *emulator.Session
 	if raw, present := claims["session_id"]; present {
 		sid, isStr := raw.(string)
-		if !isStr || (sid != "" && !isUUID(sid)) {
+		if !isStr || (sid != "" && !config.IsUUID(sid)) {
 			return nil, nil, nil, &apiErr{403, "bad_jwt", "invalid claim: session_id claim must be a UUID"}
 		}
 		if sid != "" && sid != "00000000-0000-0000-0000-000000000000" {
@@ -249,26 +250,6 @@ func (e *Emulator) authenticate(r *http.Request) (*emulator.User, *emulator.Sess
 		return nil, nil, nil, &apiErr{403, "user_banned", "User is banned"}
 	}
 	return u, ss, claims, nil
-}
-
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func (e *Emulator) handleGetUser(w http.ResponseWriter, r *http.Request) {
