@@ -33,7 +33,7 @@ var (
 )
 
 // attackerKey returns an untrusted private key of the same family as alg.
-func attackerKey(t *testing.T, alg string) any {
+func attackerKey(t testing.TB, alg string) any {
 	attackerOnce.Do(func() {
 		var err error
 		if attackerRSA, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
@@ -56,7 +56,7 @@ func attackerKey(t *testing.T, alg string) any {
 	return attackerRSA
 }
 
-func signWith(t *testing.T, key any, alg string, header map[string]any, claims map[string]any) string {
+func signWith(t testing.TB, key any, alg string, header map[string]any, claims map[string]any) string {
 	t.Helper()
 	if alg == "EdDSA" {
 		alg = "RS256"
@@ -90,13 +90,13 @@ func mustJSON(v any) []byte {
 type attack struct {
 	name string
 	// build returns the tokens to present; every one must be refused.
-	build func(t *testing.T, e *env) []string
+	build func(t testing.TB, e *env) []string
 	// want is the required kind (nil: any 401 kind except ErrExpired
 	// unless expiredOK).
 	want      *authport.Kind
 	expiredOK bool
 	// accept lists tokens that must verify (legal variants).
-	accept func(t *testing.T, e *env) []string
+	accept func(t testing.TB, e *env) []string
 	// needs names a Forger property the attack requires.
 	needs string
 }
@@ -112,12 +112,12 @@ func (e *env) claims() map[string]any { return e.f.Claims(e.sub) }
 func (e *env) header() map[string]any { return e.f.Header() }
 
 // trusted signs header and claims with the provider's trusted key.
-func (e *env) trusted(t *testing.T, h, c map[string]any) string {
+func (e *env) trusted(t testing.TB, h, c map[string]any) string {
 	t.Helper()
 	return e.raw(t, mustJSON(h), mustJSON(c))
 }
 
-func (e *env) raw(t *testing.T, h, c []byte) string {
+func (e *env) raw(t testing.TB, h, c []byte) string {
 	t.Helper()
 	tok, err := e.f.SignRaw(h, c)
 	if err != nil {
@@ -130,7 +130,7 @@ func unsigned(h, c map[string]any) string {
 	return b64.EncodeToString(mustJSON(h)) + "." + b64.EncodeToString(mustJSON(c)) + "."
 }
 
-func hs(t *testing.T, key []byte, h, c map[string]any) string {
+func hs(t testing.TB, key []byte, h, c map[string]any) string {
 	t.Helper()
 	h = clone(h)
 	h["alg"] = "HS256"
@@ -146,7 +146,7 @@ func hs(t *testing.T, key []byte, h, c map[string]any) string {
 }
 
 // counter is a loopback server that counts requests (for jku/x5u).
-func counter(t *testing.T) (string, *atomic.Int64) {
+func counter(t testing.TB) (string, *atomic.Int64) {
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
@@ -157,7 +157,7 @@ func counter(t *testing.T) (string, *atomic.Int64) {
 	return srv.URL, &n
 }
 
-func selfSignedCert(t *testing.T) string {
+func selfSignedCert(t testing.TB) string {
 	k := attackerKey(t, "RS256").(*rsa.PrivateKey)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "attacker"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
@@ -183,12 +183,12 @@ func publicKeyEncodings(pub any) [][]byte {
 
 func catalogue() []attack {
 	return []attack{
-		{name: "J01_AlgNone", build: func(t *testing.T, e *env) []string {
+		{name: "J01_AlgNone", build: func(t testing.TB, e *env) []string {
 			h := e.header()
 			h["alg"] = "none"
 			return []string{unsigned(h, e.claims())}
 		}},
-		{name: "J02_AlgNoneCaseVariants", build: func(t *testing.T, e *env) []string {
+		{name: "J02_AlgNoneCaseVariants", build: func(t testing.TB, e *env) []string {
 			var out []string
 			for _, a := range []string{"None", "NONE", "nOnE"} {
 				h := e.header()
@@ -197,13 +197,13 @@ func catalogue() []attack {
 			}
 			return out
 		}},
-		{name: "J03_AlgNoneKeptSignature", build: func(t *testing.T, e *env) []string {
+		{name: "J03_AlgNoneKeptSignature", build: func(t testing.TB, e *env) []string {
 			h := e.header()
 			h["alg"] = "none"
 			sig := e.good[strings.LastIndexByte(e.good, '.')+1:]
 			return []string{unsigned(h, e.claims()) + sig}
 		}},
-		{name: "J04_HMACWithPublicKey", build: func(t *testing.T, e *env) []string {
+		{name: "J04_HMACWithPublicKey", build: func(t testing.TB, e *env) []string {
 			var out []string
 			for _, k := range publicKeyEncodings(e.f.PublicKey) {
 				out = append(out, hs(t, k, e.header(), e.claims()))
@@ -213,7 +213,7 @@ func catalogue() []attack {
 			}
 			return out
 		}},
-		{name: "J06_AlgSwap", build: func(t *testing.T, e *env) []string {
+		{name: "J06_AlgSwap", build: func(t testing.TB, e *env) []string {
 			var out []string
 			for _, a := range []string{"RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA", "HS256"} {
 				if a == e.f.Alg {
@@ -225,17 +225,17 @@ func catalogue() []attack {
 			}
 			return out
 		}},
-		{name: "J07_MissingKid", needs: "kid", build: func(t *testing.T, e *env) []string {
+		{name: "J07_MissingKid", needs: "kid", build: func(t testing.TB, e *env) []string {
 			h := e.header()
 			delete(h, "kid")
 			return []string{e.trusted(t, h, e.claims()), signWith(t, attackerKey(t, e.f.Alg), e.f.Alg, h, e.claims())}
 		}},
-		{name: "J08_UnknownKid", build: func(t *testing.T, e *env) []string {
+		{name: "J08_UnknownKid", build: func(t testing.TB, e *env) []string {
 			h := e.header()
 			h["kid"] = "attacker-" + randHex(4)
 			return []string{signWith(t, attackerKey(t, e.f.Alg), e.f.Alg, h, e.claims())}
 		}},
-		{name: "J09_KidPathTraversal", build: func(t *testing.T, e *env) []string {
+		{name: "J09_KidPathTraversal", build: func(t testing.TB, e *env) []string {
 			var out []string
 			for _, kid := range []string{"../../../../../../dev/null", "/dev/null"} {
 				h := e.header()
@@ -244,7 +244,7 @@ func catalogue() []attack {
 			}
 			return out
 		}},
-		{name: "J10_KidInjection", build: func(t *testing.T, e *env) []string {
+		{name: "J10_KidInjection", build: func(t testing.TB, e *env) []string {
 			var out []string
 			for _, kid := range []string{"x' UNION SELECT '1';--", "|sleep 10", "$(id)"} {
 				h := e.header()
@@ -253,14 +253,14 @@ func catalogue() []attack {
 			}
 			return out
 		}},
-		{name: "J11_EmbeddedJWK", build: func(t *testing.T, e *env) []string {
+		{name: "J11_EmbeddedJWK", build: func(t testing.TB, e *env) []string {
 			k := attackerKey(t, "RS256").(*rsa.PrivateKey)
 			h := e.header()
 			h["alg"] = "RS256"
 			h["jwk"] = map[string]any{"kty": "RSA", "kid": e.f.KID, "n": b64.EncodeToString(k.N.Bytes()), "e": "AQAB"}
 			return []string{signWith(t, k, "RS256", h, e.claims())}
 		}},
-		{name: "J12_JKUNotFollowed", build: func(t *testing.T, e *env) []string {
+		{name: "J12_JKUNotFollowed", build: func(t testing.TB, e *env) []string {
 			u, n := counter(t)
 			t.Cleanup(func() {
 				if n.Load() != 0 {
@@ -271,7 +271,7 @@ func catalogue() []attack {
 			h["jku"] = u + "/jwks.json"
 			return []string{signWith(t, attackerKey(t, e.f.Alg), e.f.Alg, h, e.claims()), e.trusted(t, h, e.claims())}
 		}},
-		{name: "J13_X5UX5CNotFollowed", build: func(t *testing.T, e *env) []string {
+		{name: "J13_X5UX5CNotFollowed", build: func(t testing.TB, e *env) []string {
 			u, n := counter(t)
 			t.Cleanup(func() {
 				if n.Load() != 0 {
@@ -285,44 +285,44 @@ func catalogue() []attack {
 			k := attackerKey(t, "RS256")
 			return []string{signWith(t, k, "RS256", h1, e.claims()), signWith(t, k, "RS256", h2, e.claims()), e.trusted(t, h2, e.claims())}
 		}},
-		{name: "J14_UnknownCrit", build: func(t *testing.T, e *env) []string {
+		{name: "J14_UnknownCrit", build: func(t testing.TB, e *env) []string {
 			h := e.header()
 			h["crit"] = []string{"x-unknown"}
 			h["x-unknown"] = 1
 			return []string{e.trusted(t, h, e.claims())}
 		}},
-		{name: "J15_B64False", build: func(t *testing.T, e *env) []string {
+		{name: "J15_B64False", build: func(t testing.TB, e *env) []string {
 			h := e.header()
 			h["b64"] = false
 			h["crit"] = []string{"b64"}
 			return []string{e.trusted(t, h, e.claims())}
 		}},
-		{name: "J16_Expired", want: authport.ErrExpired, build: func(t *testing.T, e *env) []string {
+		{name: "J16_Expired", want: authport.ErrExpired, build: func(t testing.TB, e *env) []string {
 			c := e.claims()
 			c["exp"] = e.now.Add(-10 * time.Minute).Unix()
 			c["iat"] = e.now.Add(-20 * time.Minute).Unix()
 			c["nbf"] = e.now.Add(-20 * time.Minute).Unix()
 			return []string{e.trusted(t, e.header(), c)}
 		}},
-		{name: "J17_NotYetValid", build: func(t *testing.T, e *env) []string {
+		{name: "J17_NotYetValid", build: func(t testing.TB, e *env) []string {
 			c := e.claims()
 			c["nbf"] = e.now.Add(10 * time.Minute).Unix()
 			c["exp"] = e.now.Add(20 * time.Minute).Unix()
 			return []string{e.trusted(t, e.header(), c)}
 		}},
-		{name: "J18_IssuedInFuture", build: func(t *testing.T, e *env) []string {
+		{name: "J18_IssuedInFuture", build: func(t testing.TB, e *env) []string {
 			c := e.claims()
 			c["iat"] = e.now.Add(time.Hour).Unix()
 			c["exp"] = e.now.Add(2 * time.Hour).Unix()
 			delete(c, "nbf")
 			return []string{e.trusted(t, e.header(), c)}
 		}},
-		{name: "J19_MissingExp", build: func(t *testing.T, e *env) []string {
+		{name: "J19_MissingExp", build: func(t testing.TB, e *env) []string {
 			c := e.claims()
 			delete(c, "exp")
 			return []string{e.trusted(t, e.header(), c)}
 		}},
-		{name: "J20_MalformedTimes", build: func(t *testing.T, e *env) []string {
+		{name: "J20_MalformedTimes", build: func(t testing.TB, e *env) []string {
 			var out []string
 			for _, v := range []any{"9999999999", -1, int64(9223372036854775807), nil, true, []any{1}} {
 				c := e.claims()
@@ -334,12 +334,12 @@ func catalogue() []attack {
 			huge := []byte(strings.Replace(string(pj), `"exp":`, `"exp":1e400,"x_exp":`, 1))
 			out = append(out, e.raw(t, mustJSON(e.header()), huge))
 			return out
-		}, accept: func(t *testing.T, e *env) []string {
+		}, accept: func(t testing.TB, e *env) []string {
 			c := e.claims()
 			c["exp"] = float64(e.now.Add(5*time.Minute).Unix()) + 0.5
 			return []string{e.trusted(t, e.header(), c)}
 		}},
-		{name: "J21_WrongIssuer", build: func(t *testing.T, e *env) []string {
+		{name: "J21_WrongIssuer", build: func(t testing.TB, e *env) []string {
 			iss := e.f.Issuer
 			variants := []string{"https://evil.example.com", iss + "x", iss + ".evil.com", strings.ToUpper(iss)}
 			if strings.HasSuffix(iss, "/") {
@@ -360,7 +360,7 @@ func catalogue() []attack {
 			delete(c, "iss")
 			return append(out, e.trusted(t, e.header(), c))
 		}},
-		{name: "J22_WrongAudience", needs: "aud", build: func(t *testing.T, e *env) []string {
+		{name: "J22_WrongAudience", needs: "aud", build: func(t testing.TB, e *env) []string {
 			var out []string
 			for _, v := range []any{"other", []string{"other"}, []string{}, "", map[string]any{"x": 1}, []any{1}} {
 				c := e.claims()
@@ -370,47 +370,47 @@ func catalogue() []attack {
 			c := e.claims()
 			delete(c, "aud")
 			return append(out, e.trusted(t, e.header(), c))
-		}, accept: func(t *testing.T, e *env) []string {
+		}, accept: func(t testing.TB, e *env) []string {
 			c := e.claims()
 			c["aud"] = []string{"other", e.f.Audience[0]}
 			return []string{e.trusted(t, e.header(), c)}
 		}},
-		{name: "J23_WrongAuthorizedParty", needs: "azp", build: func(t *testing.T, e *env) []string {
+		{name: "J23_WrongAuthorizedParty", needs: "azp", build: func(t testing.TB, e *env) []string {
 			c1 := e.claims()
 			c1["azp"] = "https://evil.example"
 			c2 := e.claims()
 			delete(c2, "azp")
 			return []string{e.trusted(t, e.header(), c1), e.trusted(t, e.header(), c2)}
 		}},
-		{name: "J24_SignatureStripped", build: func(t *testing.T, e *env) []string {
+		{name: "J24_SignatureStripped", build: func(t testing.TB, e *env) []string {
 			i := strings.LastIndexByte(e.good, '.')
 			return []string{e.good[:i+1], e.good[:i]}
 		}},
-		{name: "J25_OtherKeySameKid", build: func(t *testing.T, e *env) []string {
+		{name: "J25_OtherKeySameKid", build: func(t testing.TB, e *env) []string {
 			return []string{signWith(t, attackerKey(t, e.f.Alg), e.f.Alg, e.header(), e.claims())}
 		}},
-		{name: "J26_WeakHMACSecret", build: func(t *testing.T, e *env) []string {
+		{name: "J26_WeakHMACSecret", build: func(t testing.TB, e *env) []string {
 			var out []string
 			for _, k := range []string{"", "secret", "your-256-bit-secret"} {
 				out = append(out, hs(t, []byte(k), e.header(), e.claims()))
 			}
 			return out
 		}},
-		{name: "J27_Truncated", build: func(t *testing.T, e *env) []string {
+		{name: "J27_Truncated", build: func(t testing.TB, e *env) []string {
 			g := e.good
 			i := strings.LastIndexByte(g, '.')
 			j := strings.IndexByte(g, '.')
 			return []string{g[:len(g)-1], g[:i+1+(len(g)-i)/2], g[:j], g[:j+1], g[:i]}
 		}},
-		{name: "J28_ExtraSegments", build: func(t *testing.T, e *env) []string {
+		{name: "J28_ExtraSegments", build: func(t testing.TB, e *env) []string {
 			return []string{e.good + ".", e.good + ".foo", e.good + ".a.b"}
 		}},
-		{name: "J29_NonBase64URL", build: func(t *testing.T, e *env) []string {
+		{name: "J29_NonBase64URL", build: func(t testing.TB, e *env) []string {
 			g := e.good
 			j := strings.IndexByte(g, '.')
 			return []string{" " + g, g[:j] + "\n" + g[j:], g[:2] + "+" + g[3:], g[:2] + "/" + g[3:], g[:j+3] + "?" + g[j+4:], g + " "}
 		}},
-		{name: "J30_PaddingAndNonCanonical", build: func(t *testing.T, e *env) []string {
+		{name: "J30_PaddingAndNonCanonical", build: func(t testing.TB, e *env) []string {
 			g := e.good
 			i := strings.LastIndexByte(g, '.')
 			j := strings.IndexByte(g, '.')
@@ -424,7 +424,7 @@ func catalogue() []attack {
 			}
 			return out
 		}},
-		{name: "J31_Huge", build: func(t *testing.T, e *env) []string {
+		{name: "J31_Huge", build: func(t testing.TB, e *env) []string {
 			h := e.header()
 			h["kid"] = strings.Repeat("k", 64<<10)
 			c := e.claims()
@@ -435,7 +435,7 @@ func catalogue() []attack {
 			c["aud"] = aud
 			return []string{strings.Repeat("a", 1<<20), strings.Repeat(".", 100000), e.trusted(t, h, e.claims()), e.trusted(t, e.header(), c)}
 		}},
-		{name: "J32_DuplicateMembers", build: func(t *testing.T, e *env) []string {
+		{name: "J32_DuplicateMembers", build: func(t testing.TB, e *env) []string {
 			hj := mustJSON(e.header())
 			dupAlg := []byte(`{"alg":"none",` + string(hj[1:]))
 			cj := mustJSON(e.claims())
@@ -444,7 +444,7 @@ func catalogue() []attack {
 			escaped := []byte(`{"\u0073ub":"admin",` + string(cj[1:]))
 			return []string{e.raw(t, dupAlg, cj), e.raw(t, hj, dupSub), e.raw(t, hj, dupExp), e.raw(t, hj, escaped)}
 		}},
-		{name: "J33_CaseVariantMembers", expiredOK: true, build: func(t *testing.T, e *env) []string {
+		{name: "J33_CaseVariantMembers", expiredOK: true, build: func(t testing.TB, e *env) []string {
 			c := e.claims()
 			c["exp"] = e.now.Add(-time.Hour).Unix()
 			c["EXP"] = e.now.Add(time.Hour).Unix()
@@ -453,23 +453,23 @@ func catalogue() []attack {
 			delete(h, "alg")
 			return []string{e.trusted(t, e.header(), c), unsigned(h, e.claims())}
 		}},
-		{name: "J34_NestedJWT", build: func(t *testing.T, e *env) []string {
+		{name: "J34_NestedJWT", build: func(t testing.TB, e *env) []string {
 			h := e.header()
 			h["cty"] = "JWT"
 			inner := unsigned(map[string]any{"alg": "none"}, e.claims())
 			return []string{e.raw(t, mustJSON(h), []byte(inner))}
 		}},
-		{name: "J35_JWE", build: func(t *testing.T, e *env) []string {
+		{name: "J35_JWE", build: func(t testing.TB, e *env) []string {
 			h := map[string]any{"alg": "PBES2-HS256+A128KW", "enc": "A128GCM", "p2c": 2000000000, "p2s": "AAAA", "zip": "DEF", "kid": e.f.KID}
 			return []string{b64.EncodeToString(mustJSON(h)) + ".AAAA.AAAA.AAAA.AAAA"}
 		}},
-		{name: "J36_ZeroSignature", build: func(t *testing.T, e *env) []string {
+		{name: "J36_ZeroSignature", build: func(t testing.TB, e *env) []string {
 			i := strings.LastIndexByte(e.good, '.')
 			sig, _ := b64.DecodeString(e.good[i+1:])
 			zero := make([]byte, len(sig))
 			return []string{e.good[:i+1] + b64.EncodeToString(zero), e.good[:i+1] + b64.EncodeToString(make([]byte, 64))}
 		}},
-		{name: "J38_WrongLengthSignature", build: func(t *testing.T, e *env) []string {
+		{name: "J38_WrongLengthSignature", build: func(t testing.TB, e *env) []string {
 			i := strings.LastIndexByte(e.good, '.')
 			sig, _ := b64.DecodeString(e.good[i+1:])
 			return []string{
@@ -478,13 +478,13 @@ func catalogue() []attack {
 				e.good[:i+1] + b64.EncodeToString(sig[:len(sig)-1]),
 			}
 		}},
-		{name: "J42_JSONSerialization", build: func(t *testing.T, e *env) []string {
+		{name: "J42_JSONSerialization", build: func(t testing.TB, e *env) []string {
 			p := strings.Split(e.good, ".")
 			flat := mustJSON(map[string]any{"protected": p[0], "payload": p[1], "signature": p[2]})
 			general := mustJSON(map[string]any{"payload": p[1], "signatures": []any{map[string]any{"protected": p[0], "signature": p[2]}}})
 			return []string{string(flat), string(general)}
 		}},
-		{name: "J43_TokenTypeConfusion", build: func(t *testing.T, e *env) []string {
+		{name: "J43_TokenTypeConfusion", build: func(t testing.TB, e *env) []string {
 			var out []string
 			for _, typ := range []string{"refresh+jwt", "secevent+jwt", "JWE", "id_token+jwt"} {
 				h := e.header()
@@ -493,7 +493,7 @@ func catalogue() []attack {
 			}
 			return out
 		}},
-		{name: "J44_ExpiredAndBadSignature", build: func(t *testing.T, e *env) []string {
+		{name: "J44_ExpiredAndBadSignature", build: func(t testing.TB, e *env) []string {
 			c := e.claims()
 			c["exp"] = e.now.Add(-10 * time.Minute).Unix()
 			c["iat"] = e.now.Add(-20 * time.Minute).Unix()
@@ -563,4 +563,26 @@ func (s *suite) attacks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// CatalogueTokens builds the attack catalogue's tokens (J1–J44 of
+// shared/reference/security.md that a verifier can be handed) for the
+// provider f describes and user id sub, keyed by attack name. Every one must
+// be refused. It serves verifier unit tests and fuzzers as seeds without a
+// whole Harness; Run uses the same catalogue.
+func CatalogueTokens(tb testing.TB, f *Forger, sub string) map[string][]string {
+	tb.Helper()
+	e := &env{f: f, sub: sub, now: time.Now()}
+	e.good = e.trusted(tb, f.Header(), f.Claims(sub))
+	out := map[string][]string{}
+	for _, a := range catalogue() {
+		switch {
+		case a.needs == "kid" && f.KIDOptional,
+			a.needs == "aud" && len(f.Audience) == 0,
+			a.needs == "azp" && f.AuthorizedParty == "":
+			continue
+		}
+		out[a.name] = a.build(tb, e)
+	}
+	return out
 }
