@@ -21,7 +21,9 @@ const (
 	// EventRevoke: a session was revoked at the provider (Kind set on
 	// failure).
 	EventRevoke EventType = "revoke"
-	// EventSignOut: a user signed out and the cookies were cleared.
+	// EventSignOut: a user signed out and the cookies were cleared (Kind
+	// set when the provider's logout page could not be used: the browser
+	// then went straight to Config.AfterLogoutPath).
 	EventSignOut EventType = "sign_out"
 	// EventRefused: Require turned a request away.
 	EventRefused EventType = "refused"

@@ -78,7 +78,15 @@ type PageData struct {
 //     session cookie and redirects to return_to. The flow cookie is single
 //     use.
 //   - POST /auth/logout: revokes the session where the adapter can, clears
-//     the cookies, then 303 to AfterLogoutPath (forms, browsers) or 204.
+//     the cookies, then 303 (forms, browsers) to the provider's logout page
+//     when the adapter is a LogoutRedirector and a session was signed out
+//     (the provider ends its own browser session and returns to the
+//     absolute URL of AfterLogoutPath, which must be in the provider's
+//     allow-list of logout URLs), else to AfterLogoutPath; 204 for API
+//     clients. Chromium applies a page's Content-Security-Policy
+//     form-action to the redirects of a form post: a page whose sign-out
+//     form posts here must allow the provider's logout origin in
+//     form-action (examples/webapp shows how).
 //   - GET /auth/session: {"authenticated":bool,"session":{...}} (the
 //     Session without its raw claims), for client-side route loaders.
 //   - POST /auth/refresh: refreshes the cookie session now; JSON as above.
@@ -113,11 +121,14 @@ func (w *Web) buildHandler() (http.Handler, error) {
 	}
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if st := stateFrom(r.Context()); st != nil && st.web == w {
+			if st.req == nil {
+				st.req = r // adapter calls below carry ClientInfo
+			}
 			mux.ServeHTTP(rw, r)
 			return
 		}
 		c := &authContext{Context: r.Context()}
-		c.st.web = w
+		c.st.web, c.st.req = w, r
 		w.authenticate(rw, r, c)
 		mux.ServeHTTP(rw, r.WithContext(c))
 	}), nil
@@ -133,17 +144,29 @@ func (w *Web) returnTo(raw string) string {
 	return rt
 }
 
+// origin is the application's origin as seen by r's client:
+// Config.PublicOrigin, else built from r's Host (https, or http with
+// Insecure over plain HTTP).
+func (w *Web) origin(r *http.Request) string {
+	if w.cfg.PublicOrigin != "" {
+		return w.cfg.PublicOrigin
+	}
+	scheme := "https"
+	if w.cfg.Insecure && r.TLS == nil {
+		scheme = "http"
+	}
+	return scheme + "://" + r.Host
+}
+
 // redirectURI is the OAuth redirect URI for a flow started by r.
 func (w *Web) redirectURI(r *http.Request) string {
-	origin := w.cfg.PublicOrigin
-	if origin == "" {
-		scheme := "https"
-		if w.cfg.Insecure && r.TLS == nil {
-			scheme = "http"
-		}
-		origin = scheme + "://" + r.Host
-	}
-	return origin + w.cfg.BasePath + "/callback"
+	return w.origin(r) + w.cfg.BasePath + "/callback"
+}
+
+// afterLogoutURL is the absolute URL of AfterLogoutPath, the returnTo a
+// provider's logout page sends the browser back to.
+func (w *Web) afterLogoutURL(r *http.Request) string {
+	return w.origin(r) + w.cfg.AfterLogoutPath
 }
 
 // withReturnTo appends a return_to parameter to path unless rt is the
@@ -498,18 +521,54 @@ func (w *Web) handleLogout(rw http.ResponseWriter, r *http.Request) {
 	if _, ok := cookieValue(r, w.flowName); ok {
 		w.clearCookie(rw, w.flowName)
 	}
+	browser := isForm(r) || acceptsHTML(r)
 	e := Event{Type: EventSignOut, Provider: w.provider()}
+	target := w.cfg.AfterLogoutPath
+	if browser {
+		target, e.Err = w.logoutTarget(ctx, r, s, t)
+		e.Kind = KindOf(e.Err)
+	}
 	if s != nil {
 		e.UserID, e.SessionID = s.UserID, s.SessionID
 	}
 	w.emit(ctx, e)
 	st.session, st.tokens, st.err = nil, nil, ErrNoCredential
-	if isForm(r) || acceptsHTML(r) {
-		seeOther(rw, w.cfg.AfterLogoutPath)
+	if browser {
+		seeOther(rw, target)
 		return
 	}
 	rw.Header().Set("Cache-Control", "no-store")
 	rw.WriteHeader(http.StatusNoContent)
+}
+
+// logoutTarget is where a browser goes after signing out: the provider's
+// logout page when the adapter has one and a session was signed out, else
+// AfterLogoutPath. When LogoutURL fails, the browser goes to
+// AfterLogoutPath (the local sign-out is done) and err says why.
+func (w *Web) logoutTarget(ctx context.Context, r *http.Request, s *Session, t *Tokens) (target string, err error) {
+	lr, ok := w.auth.(LogoutRedirector)
+	if !ok || s == nil || !Has(w.auth, CapLogoutRedirect) {
+		return w.cfg.AfterLogoutPath, nil
+	}
+	if t != nil && t.IDToken != "" {
+		ctx = WithIDToken(ctx, t.IDToken)
+	}
+	u, err := lr.LogoutURL(ctx, s, w.afterLogoutURL(r))
+	if err == nil && !isRedirectTarget(u) {
+		err = NewError(ErrMisconfigured, w.provider(), "logout", "LogoutURL returned no absolute http(s) URL")
+	}
+	if err != nil {
+		return w.cfg.AfterLogoutPath, err
+	}
+	return u, nil
+}
+
+// isRedirectTarget reports whether u is an absolute http(s) URL without
+// user info, safe to put in a Location header.
+func isRedirectTarget(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" && p.User == nil &&
+		!strings.ContainsAny(u, "\r\n")
 }
 
 // flow is what the sealed flow cookie carries between the redirect to the

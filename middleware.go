@@ -121,7 +121,7 @@ func (w *Web) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		c := &authContext{Context: r.Context()}
-		c.st.web = w
+		c.st.web, c.st.req = w, r
 		w.authenticate(rw, r, c)
 		next.ServeHTTP(rw, r.WithContext(c))
 	})

@@ -16,7 +16,7 @@
 // (a bearer token or a session cookie) into a verified [Session]. Everything
 // else is an optional capability discovered by type assertion, as io.WriterTo
 // is: [PasswordSignIn], [SignUp], [RedirectSignIn], [Refresher], [Revoker],
-// [StrictVerifier]. An adapter that lacks a capability says why through
+// [StrictVerifier], [LogoutRedirector]. An adapter that lacks a capability says why through
 // [Describer], so the conformance suite reports it as not applicable rather
 // than passing it silently.
 //
@@ -68,6 +68,18 @@
 //   - Without [Config.PublicOrigin], the OAuth redirect URI is built from
 //     the request's Host and checked by the provider's allow-list; set it
 //     in production.
+//   - Sign-out ends the session at the provider twice over where it can: a
+//     server-side [Revoker] call, then, for a browser, a 303 through the
+//     provider's own logout page ([LogoutRedirector]: WorkOS, Auth0, an
+//     OpenID Connect issuer with an end_session_endpoint), which ends the
+//     provider's browser (SSO) session and comes back to
+//     [Config.AfterLogoutPath]. Without it, a hosted page could sign the
+//     user straight back in.
+//   - Adapter calls made by [Web] (sign-in, sign-up, refresh, revoke,
+//     verify) carry the client's address and user agent: read them with
+//     [ClientInfoFrom]. The address is the one Web rate-limits by
+//     ([Config.ForwardedForHops]), so an adapter's own per-IP limits (DIY's)
+//     agree with Web's.
 package authport
 
 import (
@@ -186,6 +198,75 @@ type StrictVerifier interface {
 	VerifyStrict(ctx context.Context, c Credential) (*Session, error)
 }
 
+// LogoutRedirector is implemented by adapters whose provider keeps a browser
+// session of its own (an SSO cookie on the provider's domain) that a
+// server-side Revoke does not end. Web's POST /logout sends a browser to
+// LogoutURL after revoking the session and clearing its cookies; the
+// provider ends its session and redirects to returnTo, the absolute URL of
+// Config.AfterLogoutPath, which must be in the provider's allow-list of
+// logout URLs.
+//
+// s is the session being signed out (at least its UserID or SessionID;
+// Claims may be nil when only the session cookie's record is left). Web
+// sets the session's OpenID Connect ID token, when its cookie holds one, on
+// ctx: read it with IDTokenFrom (the id_token_hint of RP-Initiated Logout).
+// Building the URL must not call the provider. An error makes Web fall back
+// to AfterLogoutPath: sign-out never fails because the provider's page
+// cannot be reached.
+type LogoutRedirector interface {
+	LogoutURL(ctx context.Context, s *Session, returnTo string) (string, error)
+}
+
+type idTokenKey struct{}
+
+// WithIDToken returns a copy of ctx carrying idToken, the OpenID Connect ID
+// token of the session being signed out. Web sets it for LogoutURL calls;
+// set it yourself when calling a LogoutRedirector outside Web.
+func WithIDToken(ctx context.Context, idToken string) context.Context {
+	return context.WithValue(ctx, idTokenKey{}, idToken)
+}
+
+// IDTokenFrom returns the ID token WithIDToken stored in ctx, if any.
+func IDTokenFrom(ctx context.Context) (string, bool) {
+	t, ok := ctx.Value(idTokenKey{}).(string)
+	return t, ok && t != ""
+}
+
+// ClientInfo describes the client of a request, for adapters that apply
+// their own per-client policies (DIY's per-IP rate limits) or record where
+// a session was started.
+type ClientInfo struct {
+	// IP is the client's address: the connection's, or with
+	// Config.ForwardedForHops the address the outermost trusted proxy saw
+	// (IPv4 dotted, IPv6 in RFC 5952 form). Empty when unknown. Rate
+	// limiters should key IPv6 addresses by their /64, as Web does.
+	IP string
+	// UserAgent is the User-Agent header (may be empty; never trust it).
+	UserAgent string
+}
+
+type clientInfoKey struct{}
+
+// WithClientInfo returns a copy of ctx carrying c. Web sets it on the
+// context of every adapter call it makes; an application calling an
+// adapter from its own handlers (or a gRPC server) should set it too, or
+// per-client policies do not apply. A value set with WithClientInfo takes
+// precedence over the one Web derives from the request.
+func WithClientInfo(ctx context.Context, c ClientInfo) context.Context {
+	return context.WithValue(ctx, clientInfoKey{}, c)
+}
+
+// ClientInfoFrom returns the ClientInfo of ctx: one set by WithClientInfo,
+// else the one Web derives from the request it is serving. ok is false when
+// there is none.
+func ClientInfoFrom(ctx context.Context) (c ClientInfo, ok bool) {
+	if ctx == nil {
+		return ClientInfo{}, false
+	}
+	c, ok = ctx.Value(clientInfoKey{}).(ClientInfo)
+	return c, ok
+}
+
 // CookieReader is implemented by adapters whose provider frontend sets a
 // cookie the middleware should read as it is (Clerk's "__session").
 type CookieReader interface {
@@ -203,10 +284,11 @@ const (
 	CapRefresh        Capability = "refresh"
 	CapRevoke         Capability = "revoke"
 	CapStrictVerify   Capability = "strict_verify"
+	CapLogoutRedirect Capability = "logout_redirect"
 )
 
 // AllCapabilities lists every optional capability in a stable order.
-var AllCapabilities = []Capability{CapPasswordSignIn, CapSignUp, CapRedirectSignIn, CapRefresh, CapRevoke, CapStrictVerify}
+var AllCapabilities = []Capability{CapPasswordSignIn, CapSignUp, CapRedirectSignIn, CapRefresh, CapRevoke, CapStrictVerify, CapLogoutRedirect}
 
 // Description is what an adapter says about itself.
 type Description struct {
@@ -246,6 +328,8 @@ func Has(a Authenticator, c Capability) bool {
 		_, ok = a.(Revoker)
 	case CapStrictVerify:
 		_, ok = a.(StrictVerifier)
+	case CapLogoutRedirect:
+		_, ok = a.(LogoutRedirector)
 	}
 	return ok
 }

@@ -172,11 +172,11 @@ func (w *Web) allow(ctx context.Context, key string) error {
 	return nil
 }
 
-// clientIP returns the client address used for rate limiting: the
-// connection's address, or with Config.ForwardedForHops = n the n-th entry
-// from the right of X-Forwarded-For. IPv6 addresses are reduced to their
-// /64, which a single client usually controls in full.
-func (w *Web) clientIP(r *http.Request) string {
+// clientAddr returns the client's address: the connection's, or with
+// Config.ForwardedForHops = n the n-th entry from the right of
+// X-Forwarded-For (the connection's when there are fewer entries). ok is
+// false when the address does not parse.
+func (w *Web) clientAddr(r *http.Request) (ip netip.Addr, ok bool) {
 	addr := r.RemoteAddr
 	if n := w.cfg.ForwardedForHops; n > 0 {
 		var hops []string
@@ -195,14 +195,38 @@ func (w *Web) clientIP(r *http.Request) string {
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap().WithZone(""), true
+}
+
+// clientIP returns the client address used for rate limiting (see
+// clientAddr). IPv6 addresses are reduced to their /64, which a single
+// client usually controls in full.
+func (w *Web) clientIP(r *http.Request) string {
+	ip, ok := w.clientAddr(r)
+	if !ok {
 		return "unknown"
 	}
-	ip = ip.Unmap()
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
 		return p.String()
 	}
 	return ip.String()
+}
+
+// ClientInfo returns what w knows of r's client: the address it rate-limits
+// by (the connection's, or with Config.ForwardedForHops the one the
+// outermost trusted proxy saw; the full address, not its /64) and the user
+// agent. It is what ClientInfoFrom returns inside w's handlers and adapter
+// calls; use it to carry the same information into calls of your own
+// (authport.WithClientInfo(ctx, web.ClientInfo(r))).
+func (w *Web) ClientInfo(r *http.Request) ClientInfo {
+	c := ClientInfo{UserAgent: r.UserAgent()}
+	if ip, ok := w.clientAddr(r); ok {
+		c.IP = ip.String()
+	}
+	return c
 }
 
 // emailKey hashes an email address for use in a rate-limit key, so limiter

@@ -301,6 +301,9 @@ type authState struct {
 	// noRefresh skips transparent refresh (sign-out is about to end the
 	// session anyway).
 	noRefresh bool
+	// req is the request being served, from which ClientInfoFrom derives
+	// the client's address on demand (nil: no ClientInfo).
+	req *http.Request
 }
 
 type stateKey struct{}
@@ -312,11 +315,22 @@ type authContext struct {
 	st authState
 }
 
-// Value returns the request's authState for authport's key and defers to
-// the parent otherwise.
+// Value returns the request's authState for authport's key, the request's
+// ClientInfo (unless the parent carries one set by WithClientInfo), and
+// defers to the parent otherwise. The ClientInfo is derived on demand, so
+// requests whose adapter never asks for it pay nothing.
 func (c *authContext) Value(key any) any {
-	if _, ok := key.(stateKey); ok {
+	switch key.(type) {
+	case stateKey:
 		return &c.st
+	case clientInfoKey:
+		if v := c.Context.Value(key); v != nil {
+			return v
+		}
+		if c.st.req != nil && c.st.web != nil {
+			return c.st.web.ClientInfo(c.st.req)
+		}
+		return nil
 	}
 	return c.Context.Value(key)
 }

@@ -147,6 +147,7 @@ var _ interface {
 	authport.RedirectSignIn
 	authport.Refresher
 	authport.Revoker
+	authport.LogoutRedirector
 	authport.Describer
 } = (*Authenticator)(nil)
 
@@ -371,7 +372,7 @@ func (a *Authenticator) Describe() authport.Description {
 	}
 	if a.cfg.ClientID == "" {
 		const why = "AUTH0_CLIENT_ID is not set"
-		for _, c := range []authport.Capability{authport.CapPasswordSignIn, authport.CapSignUp, authport.CapRedirectSignIn, authport.CapRefresh, authport.CapRevoke} {
+		for _, c := range []authport.Capability{authport.CapPasswordSignIn, authport.CapSignUp, authport.CapRedirectSignIn, authport.CapRefresh, authport.CapRevoke, authport.CapLogoutRedirect} {
 			d.Unsupported[c] = why
 		}
 	}

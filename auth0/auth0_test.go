@@ -359,6 +359,9 @@ func TestDescribe(t *testing.T) {
 	if _, err := a.AuthorizeURL(ctx, authport.AuthorizeRequest{State: "s", CodeChallenge: "c"}); !errors.Is(err, authport.ErrUnsupported) {
 		t.Fatalf("authorize without a client: %v", err)
 	}
+	if _, err := a.LogoutURL(ctx, nil, "https://app.example/"); !errors.Is(err, authport.ErrUnsupported) || d.Unsupported[authport.CapLogoutRedirect] == "" {
+		t.Fatalf("logout URL without a client: %v", err)
+	}
 
 	a, err = auth0.New(ctx, auth0.Config{Domain: "example.auth0.com", Audiences: []string{"https://api"}, ClientID: "cid", TokenLifetime: 10 * time.Minute})
 	if err != nil {
@@ -368,7 +371,7 @@ func TestDescribe(t *testing.T) {
 	if d.RevocationDelay != 10*time.Minute {
 		t.Fatalf("delay %v", d.RevocationDelay)
 	}
-	want := []authport.Capability{authport.CapPasswordSignIn, authport.CapRedirectSignIn, authport.CapRefresh, authport.CapRevoke}
+	want := []authport.Capability{authport.CapPasswordSignIn, authport.CapRedirectSignIn, authport.CapRefresh, authport.CapRevoke, authport.CapLogoutRedirect}
 	if got := authport.Capabilities(a); !slices.Equal(got, want) {
 		t.Fatalf("capabilities %v, want %v", got, want)
 	}

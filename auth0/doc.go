@@ -116,8 +116,12 @@
 //   - Revoker: POST /oauth/revoke for the refresh token (so no new access
 //     token can be minted), plus a local deny-list entry for the access
 //     token's jti (RFC 9068 profile) or sid, which only this process sees.
-//     [Authenticator.LogoutURL] builds the /v2/logout URL that ends Auth0's
-//     browser (SSO) session.
+//   - LogoutRedirector: [Authenticator.LogoutURL] builds the /v2/logout URL
+//     (client_id, returnTo) that ends Auth0's browser (SSO) session;
+//     authport.Web's POST /logout sends browsers there after Revoke, with
+//     returnTo the absolute URL of authport.Config.AfterLogoutPath, which
+//     must be in the application's Allowed Logout URLs. Without that, the
+//     next Universal Login would sign the user straight back in.
 //
 // # Revocation delay
 //

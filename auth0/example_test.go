@@ -80,6 +80,9 @@ func ExampleAuthenticator_LogoutURL() {
 	a, _ := auth0.New(context.Background(), auth0.Config{
 		Domain: "example.eu.auth0.com", Audiences: []string{"https://api.example.com"}, ClientID: "abc123",
 	})
-	fmt.Println(a.LogoutURL("https://app.example.com/"))
+	// authport.Web's POST /logout does this for browsers, with the
+	// absolute URL of Config.AfterLogoutPath.
+	u, _ := a.LogoutURL(context.Background(), nil, "https://app.example.com/")
+	fmt.Println(u)
 	// Output: https://example.eu.auth0.com/v2/logout?client_id=abc123&returnTo=https%3A%2F%2Fapp.example.com%2F
 }

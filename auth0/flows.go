@@ -178,7 +178,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*auth
 // accepting it until it expires (see Describe). Without a refresh token
 // there is nothing to revoke at Auth0: Revoke returns ErrInvalidInput after
 // the local denial. Browsers should also be sent to LogoutURL to end the
-// Auth0 session.
+// Auth0 session (authport.Web's POST /logout does).
 func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *authport.Tokens) error {
 	if err := a.needClient("revoke"); err != nil {
 		return err
@@ -201,22 +201,28 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 	return a.post(ctx, "revoke", "/oauth/revoke", "application/x-www-form-urlencoded", []byte(form.Encode()))
 }
 
-// LogoutURL returns the /v2/logout URL that ends the user's Auth0 browser
-// session and sends them to returnTo, which must be listed in the
-// application's Allowed Logout URLs (empty: Auth0's default page).
-func (a *Authenticator) LogoutURL(returnTo string) string {
-	q := url.Values{}
-	if a.cfg.ClientID != "" {
-		q.Set("client_id", a.cfg.ClientID)
+// LogoutURL implements authport.LogoutRedirector: the /v2/logout URL
+// (?client_id=&returnTo=) that ends the user's Auth0 browser (SSO) session
+// and sends them to returnTo, which must be listed in the application's
+// Allowed Logout URLs (empty: Auth0's default page). authport.Web's
+// POST /logout sends browsers there after Revoke, with returnTo the
+// absolute URL of Config.AfterLogoutPath. The session is not needed (Auth0
+// ends the session its cookie names) and no request is made. Without a
+// client id (AUTH0_CLIENT_ID) it is ErrUnsupported; a returnTo that is not
+// an absolute http(s) URL is ErrInvalidInput.
+func (a *Authenticator) LogoutURL(_ context.Context, _ *authport.Session, returnTo string) (string, error) {
+	if err := a.needClient("logout"); err != nil {
+		return "", err
 	}
+	q := url.Values{"client_id": {a.cfg.ClientID}}
 	if returnTo != "" {
+		u, err := url.Parse(returnTo)
+		if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+			return "", authport.NewError(authport.ErrInvalidInput, Name, "logout", "returnTo must be an absolute http(s) URL")
+		}
 		q.Set("returnTo", returnTo)
 	}
-	u := a.base + "/v2/logout"
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return a.base + "/v2/logout?" + q.Encode(), nil
 }
 
 // tokens turns a token response into Tokens, verifying the access token

@@ -427,49 +427,206 @@ func TestExchange(t *testing.T) {
 	})
 }
 
+func TestLogoutURL(t *testing.T) {
+	emu, a := newEmu(t)
+	tests := []struct {
+		name     string
+		returnTo string
+		want     url.Values // nil: an error of kind ErrInvalidInput
+	}{
+		{"with returnTo", "https://app.example.com/bye", url.Values{"client_id": {emu.ClientID()}, "returnTo": {"https://app.example.com/bye"}}},
+		{"without returnTo", "", url.Values{"client_id": {emu.ClientID()}}},
+		{"relative returnTo", "/bye", nil},
+		{"script returnTo", "javascript:alert(1)", nil},
+		{"user info", "https://user:pw@app.example.com/", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, err := a.LogoutURL(context.Background(), &authport.Session{UserID: "auth0|x"}, tt.returnTo)
+			if tt.want == nil {
+				if !errors.Is(err, authport.ErrInvalidInput) {
+					t.Fatalf("LogoutURL = %q, %v; want ErrInvalidInput", raw, err)
+				}
+				return
+			}
+			u, perr := url.Parse(raw)
+			if err != nil || perr != nil || u.Path != "/v2/logout" || u.Query().Encode() != tt.want.Encode() {
+				t.Fatalf("LogoutURL = %q, %v", raw, err)
+			}
+		})
+	}
+}
+
 func TestLogout(t *testing.T) {
 	ctx := context.Background()
-	emu, a := newEmu(t)
-	_, _ = emu.CreateUser(auth0test.NewUser{Email: "sso@example.com", Password: pw})
-	lu, err := url.Parse(a.LogoutURL("https://app.example.com/bye"))
-	if err != nil || lu.Path != "/v2/logout" || lu.Query().Get("client_id") != emu.ClientID() || lu.Query().Get("returnTo") != "https://app.example.com/bye" {
-		t.Fatalf("logout URL %v", lu)
+	tests := []struct {
+		name     string
+		allowed  []string
+		returnTo string
+		wantCode int
+	}{
+		{"default allows https", nil, "https://app.example.com/bye", http.StatusFound},
+		{"default allows loopback http", nil, "http://127.0.0.1:8080/", http.StatusFound},
+		{"default refuses http elsewhere", nil, "http://evil.example/", http.StatusBadRequest},
+		{"listed", []string{"https://app.example.com/bye"}, "https://app.example.com/bye", http.StatusFound},
+		{"not listed", []string{"https://app.example.com/bye"}, "https://app.example.com/other", http.StatusBadRequest},
 	}
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	const redirect = "http://127.0.0.1:1/cb"
-	silent := func() url.Values {
-		_, ch := pkce()
-		u, _ := a.AuthorizeURL(ctx, authport.AuthorizeRequest{RedirectURI: redirect, State: "s", CodeChallenge: ch})
-		resp, err := browser.Get(u + "&prompt=none")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		loc, _ := resp.Location()
-		return loc.Query()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			emu, a := newEmu(t, auth0test.Options{AllowedLogoutURLs: tt.allowed})
+			_, _ = emu.CreateUser(auth0test.NewUser{Email: "sso@example.com", Password: pw})
+			jar, _ := cookiejar.New(nil)
+			browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			const redirect = "http://127.0.0.1:1/cb"
+			silent := func() url.Values {
+				_, ch := pkce()
+				u, _ := a.AuthorizeURL(ctx, authport.AuthorizeRequest{RedirectURI: redirect, State: "s", CodeChallenge: ch})
+				resp, err := browser.Get(u + "&prompt=none")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				loc, _ := resp.Location()
+				return loc.Query()
+			}
+			if q := silent(); q.Get("error") != "login_required" {
+				t.Fatalf("silent sign-in before login: %v", q)
+			}
+			_, ch := pkce()
+			u, _ := a.AuthorizeURL(ctx, authport.AuthorizeRequest{RedirectURI: redirect, State: "s", CodeChallenge: ch})
+			if _, err := emulator.SubmitLogin(ctx, browser, u, "sso@example.com", pw); err != nil {
+				t.Fatal(err)
+			}
+			if q := silent(); q.Get("code") == "" {
+				t.Fatalf("silent sign-in with an SSO session: %v", q)
+			}
+			lu, err := a.LogoutURL(ctx, nil, tt.returnTo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := browser.Get(lu)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantCode {
+				t.Fatalf("logout: %d %q, want %d", resp.StatusCode, resp.Header.Get("Location"), tt.wantCode)
+			}
+			if want := tt.returnTo; tt.wantCode != http.StatusFound {
+				if resp.Header.Get("Location") != "" {
+					t.Fatalf("logout redirected to a returnTo not allowed: %q", resp.Header.Get("Location"))
+				}
+			} else if resp.Header.Get("Location") != want {
+				t.Fatalf("logout to %q, want %q", resp.Header.Get("Location"), want)
+			}
+			// The SSO session ends either way, as Auth0's does.
+			if q := silent(); q.Get("error") != "login_required" {
+				t.Fatalf("silent sign-in after logout: %v", q)
+			}
+		})
 	}
-	if q := silent(); q.Get("error") != "login_required" {
-		t.Fatalf("silent sign-in before login: %v", q)
+}
+
+// TestWebLogoutRedirect signs in through authport.Web and Universal Login,
+// then signs out as a browser: Web revokes the refresh token, clears its
+// cookie and sends the browser through /v2/logout, which ends the SSO
+// session and returns to AfterLogoutPath.
+func TestWebLogoutRedirect(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		after   string
+		browser bool
+	}{
+		{"browser", "/", true},
+		{"browser, custom landing", "/signed-out", true},
+		{"API client", "/", false},
 	}
-	_, ch := pkce()
-	u, _ := a.AuthorizeURL(ctx, authport.AuthorizeRequest{RedirectURI: redirect, State: "s", CodeChallenge: ch})
-	if _, err := emulator.SubmitLogin(ctx, browser, u, "sso@example.com", pw); err != nil {
-		t.Fatal(err)
-	}
-	if q := silent(); q.Get("code") == "" {
-		t.Fatalf("silent sign-in with an SSO session: %v", q)
-	}
-	resp, err := browser.Get(a.LogoutURL("https://app.example.com/bye"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://app.example.com/bye" {
-		t.Fatalf("logout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	if q := silent(); q.Get("error") != "login_required" {
-		t.Fatalf("silent sign-in after logout: %v", q)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			emu, a := newEmu(t)
+			emu.CreateUser(auth0test.NewUser{Email: "web@example.com", Password: pw})
+			key := make([]byte, 32)
+			rand.Read(key)
+			web, err := authport.NewWeb(a, authport.Config{CookieKeys: [][]byte{key}, Insecure: true, AfterLogoutPath: tt.after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/auth/", web.Handler())
+			mux.Handle("/app/", authport.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app") })))
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "landing "+r.URL.Path) })
+			srv := httptest.NewServer(web.Middleware(mux))
+			defer srv.Close()
+			jar, _ := cookiejar.New(nil)
+			browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			do := func(method, u string, form bool) *http.Response {
+				t.Helper()
+				req, _ := http.NewRequest(method, u, nil)
+				req.Header.Set("Origin", srv.URL)
+				if form || method == http.MethodGet {
+					req.Header.Set("Accept", "text/html")
+				}
+				if form {
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
+				resp, err := browser.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			// Universal Login, through Web.
+			resp := do("GET", srv.URL+"/auth/login?via=redirect&return_to=/app/", false)
+			callback, err := emulator.SubmitLogin(ctx, browser, resp.Header.Get("Location"), "web@example.com", pw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp = do("GET", callback.String(), false); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("callback: %d", resp.StatusCode)
+			}
+			if resp = do("GET", srv.URL+"/app/", false); resp.StatusCode != 200 {
+				t.Fatalf("/app/ signed in: %d", resp.StatusCode)
+			}
+			ssoLive := func() bool {
+				_, ch := pkce()
+				u, _ := a.AuthorizeURL(ctx, authport.AuthorizeRequest{RedirectURI: srv.URL + "/auth/callback", State: "s", CodeChallenge: ch})
+				r := do("GET", u+"&prompt=none", false)
+				loc, _ := r.Location()
+				return loc != nil && loc.Query().Get("code") != ""
+			}
+			if !ssoLive() {
+				t.Fatal("no SSO session after Universal Login")
+			}
+
+			resp = do("POST", srv.URL+"/auth/logout", tt.browser)
+			loc := resp.Header.Get("Location")
+			if !tt.browser {
+				if resp.StatusCode != http.StatusNoContent || loc != "" {
+					t.Fatalf("API logout: %d %q", resp.StatusCode, loc)
+				}
+				if !ssoLive() {
+					t.Fatal("an API sign-out ended the browser's SSO session")
+				}
+			} else {
+				landing := srv.URL + tt.after
+				want := emu.URL + "/v2/logout?" + url.Values{"client_id": {emu.ClientID()}, "returnTo": {landing}}.Encode()
+				if resp.StatusCode != http.StatusSeeOther || loc != want {
+					t.Fatalf("logout: %d %q, want %q", resp.StatusCode, loc, want)
+				}
+				if resp = do("GET", loc, false); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != landing {
+					t.Fatalf("/v2/logout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+				}
+				if ssoLive() {
+					t.Fatal("SSO session still live after signing out through Web")
+				}
+			}
+			if resp = do("GET", srv.URL+"/app/", false); resp.StatusCode != http.StatusSeeOther ||
+				!strings.HasPrefix(resp.Header.Get("Location"), "/auth/login") {
+				t.Fatalf("/app/ after sign-out: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+		})
 	}
 }
 

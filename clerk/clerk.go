@@ -439,6 +439,7 @@ func (a *Authenticator) Describe() authport.Description {
 			authport.CapPasswordSignIn: "Clerk signs users in on its own frontend (hosted pages or Clerk's components); the Backend API has no password sign-in",
 			authport.CapSignUp:         "Clerk signs users up on its own frontend; use RedirectSignIn with ScreenHint \"sign-up\"",
 			authport.CapRefresh:        "Clerk issues no refresh token: its frontend renews the 60 s session token itself, or the browser returns through the hosted sign-in page",
+			authport.CapLogoutRedirect: "Clerk has no logout page to redirect to: the browser's Clerk session is the session Revoke ends (the Account Portal then asks for a password again), so signing out needs no round trip through Clerk",
 		},
 	}
 	if a.sessions == nil {

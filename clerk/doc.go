@@ -96,6 +96,16 @@
 // verifies strictly (authport.Config.Strict), at the cost of a Backend API
 // round trip per request.
 //
+// Clerk is not an authport.LogoutRedirector (Describe lists
+// CapLogoutRedirect as unsupported, and authport.Web's POST /logout goes
+// straight to AfterLogoutPath): Clerk has no hosted logout URL that takes a
+// return address — its frontend signs out through clerk-js — and none is
+// needed, because the browser's Clerk session (the Account Portal's client
+// cookie points at it) is the very session Revoke ends at Clerk. After a
+// sign-out through authport.Web the hosted sign-in page asks for a password
+// again; clerk/clerktest behaves the same (its __client cookie only
+// signs a browser back in while the session is live).
+//
 // # Redirect sign-in and how Exchange works
 //
 // Clerk signs users in on its own frontend; the Backend API has no

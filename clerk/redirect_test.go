@@ -176,7 +176,11 @@ func TestRedirectSignIn(t *testing.T) {
 		t.Fatalf("returning browser: %d %q at %s", resp.StatusCode, body, resp.Request.URL)
 	}
 
-	// Sign out revokes the Clerk session; the hosted page then asks again.
+	// Sign out revokes the Clerk session; the hosted page then asks again,
+	// so no logout page at Clerk is needed (or exists).
+	if authport.Has(a, authport.CapLogoutRedirect) || a.Describe().Unsupported[authport.CapLogoutRedirect] == "" {
+		t.Fatal("Clerk claims a logout redirect, or does not say why not")
+	}
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", app.URL+"/auth/logout", nil)
 	req.Header.Set("Origin", app.URL)
 	if resp, _ := b2.do(req); resp.StatusCode != 200 && resp.StatusCode != 204 {

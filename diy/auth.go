@@ -84,7 +84,7 @@ func (b *Backend) SignInWithPassword(ctx context.Context, email, password string
 		return nil, err
 	}
 	cl := ClientFrom(ctx)
-	if err := b.limit(ctx, op, "signin-ip", cl.IP, b.limits.SignInIP); err != nil {
+	if err := b.limit(ctx, op, "signin-ip", ipSubject(cl.IP), b.limits.SignInIP); err != nil {
 		return nil, err
 	}
 	acct := LimiterKey("signin-acct", email)
@@ -179,7 +179,7 @@ func (b *Backend) SignUp(ctx context.Context, email, password string) (*authport
 		return nil, err
 	}
 	cl := ClientFrom(ctx)
-	if err := b.limit(ctx, op, "signup-ip", cl.IP, b.limits.SignUpIP); err != nil {
+	if err := b.limit(ctx, op, "signup-ip", ipSubject(cl.IP), b.limits.SignUpIP); err != nil {
 		return nil, err
 	}
 	if err := b.limit(ctx, op, "signup-acct", email, b.limits.SignUpAccount); err != nil {

@@ -678,7 +678,7 @@ func TestRateLimits(t *testing.T) {
 			wantKind(t, err, authport.ErrInvalidCredential)
 
 			// Per client address.
-			ipCtx := diy.WithClient(ctx, diy.Client{IP: "203.0.113.9"})
+			ipCtx := authport.WithClientInfo(ctx, authport.ClientInfo{IP: "203.0.113.9"})
 			var limited bool
 			for range 25 {
 				_, err := b.SignInWithPassword(ipCtx, randEmail(), "not the password")

@@ -76,8 +76,11 @@
 //     running hashes stays near MaxConcurrentHashes × HashParams.Memory
 //     (19 MiB each by default). The Go collector frees those buffers
 //     later; set GOMEMLIMIT to bound the process as a whole.
-//   - Rate limits are counted per client address (when the context
-//     carries one: WithClient, which Pages sets) and per account (the
+//   - Rate limits are counted per client address (IPv6 by /64) when the
+//     context carries one — authport.Web attaches it to every call it makes
+//     (authport.ClientInfoFrom, honouring its Config.ForwardedForHops), so
+//     they apply through Web.Handler and Pages alike; direct callers set
+//     authport.WithClientInfo — and per account (the
 //     email address, hashed, whether or not it exists). Sign-in failures
 //     for an account back off exponentially up to 15 minutes and a success
 //     resets them: a victim is slowed, never locked out for good. Limiter
@@ -99,6 +102,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -403,6 +407,7 @@ func (b *Backend) Mode() SessionMode { return b.cfg.SessionMode }
 func (b *Backend) Describe() authport.Description {
 	d := authport.Description{Unsupported: map[authport.Capability]string{
 		authport.CapRedirectSignIn: "DIY signs users in with a password on the server; there is no hosted page to redirect to",
+		authport.CapLogoutRedirect: "DIY's sessions live in the application's own store: Revoke ends them, and there is no provider page to sign out of",
 	}}
 	if b.cfg.SessionMode == ModeSession {
 		d.Unsupported[authport.CapRefresh] = "server-side session mode: sessions slide on use and there is no refresh token (use ModeJWT)"
@@ -413,25 +418,44 @@ func (b *Backend) Describe() authport.Description {
 }
 
 // Client describes the client of a request: its address (for per-IP rate
-// limits) and user agent (shown in session lists).
-type Client struct {
-	IP        string
-	UserAgent string
-}
+// limits) and user agent (shown in session lists). It is
+// authport.ClientInfo, which authport.Web attaches to every adapter call.
+type Client = authport.ClientInfo
 
-type clientKey struct{}
-
-// WithClient returns a context that carries c. The ready pages and
-// Middleware set it; an application calling SignInWithPassword, SignUp or
-// Refresh from its own handlers should too, or per-IP limits do not apply.
+// WithClient returns a context that carries c: authport.WithClientInfo.
+//
+// Deprecated: authport.Web (its Handler and, through it, Pages) now attaches
+// the client to every call it makes, with the address it rate-limits by
+// (Config.ForwardedForHops). An application calling SignInWithPassword,
+// SignUp or Refresh from its own handlers should use
+// authport.WithClientInfo(ctx, web.ClientInfo(r)), or per-IP limits do not
+// apply. WithClient remains as a thin wrapper.
 func WithClient(ctx context.Context, c Client) context.Context {
-	return context.WithValue(ctx, clientKey{}, c)
+	return authport.WithClientInfo(ctx, c)
 }
 
-// ClientFrom returns the Client stored by WithClient (zero if none).
+// ClientFrom returns the client of ctx (authport.ClientInfoFrom), zero if
+// none.
 func ClientFrom(ctx context.Context) Client {
-	c, _ := ctx.Value(clientKey{}).(Client)
+	c, _ := authport.ClientInfoFrom(ctx)
 	return c
+}
+
+// ipSubject is the rate-limit subject for a client address: the address
+// itself, or for IPv6 its /64, which one client usually controls in full
+// (so rotating addresses within it does not escape the limit). An address
+// that does not parse is used as given.
+func ipSubject(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // Errors. Every error the backend returns is an *authport.Error of one of

@@ -292,7 +292,7 @@ func (b *Backend) Refresh(ctx context.Context, refreshToken string) (*authport.T
 		return nil, fail(authport.ErrInvalidCredential, op, "malformed refresh token")
 	}
 	cl := ClientFrom(ctx)
-	if err := b.limit(ctx, op, "refresh-ip", cl.IP, b.limits.RefreshIP); err != nil {
+	if err := b.limit(ctx, op, "refresh-ip", ipSubject(cl.IP), b.limits.RefreshIP); err != nil {
 		return nil, err
 	}
 	cur, err := b.refresh.RefreshTokenByHash(ctx, hash)

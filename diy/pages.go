@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -82,8 +81,9 @@ func (b *Backend) WebTemplates() *template.Template { return b.pages }
 // browser out). Everything else — POST /login and /logout, /session,
 // /refresh — is web's handler. POST requests pass
 // http.CrossOriginProtection. Requests carry the client's address and
-// user agent (WithClient) to the backend: the address is the connection's
-// (put a proxy's X-Forwarded-For handling in front if there is one).
+// user agent to the backend (authport.ClientInfo, as web derives it: the
+// connection's address, or with authport.Config.ForwardedForHops the one
+// the outermost trusted proxy saw), so per-IP limits apply.
 func (b *Backend) Pages(web *authport.Web) http.Handler {
 	base := strings.TrimSuffix(b.cfg.PagesPath, "/")
 	root := web.Handler()
@@ -112,11 +112,9 @@ func (b *Backend) Pages(web *authport.Web) http.Handler {
 	})))
 	mux.Handle("/", root)
 	return web.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := r.RemoteAddr
-		if h, _, err := net.SplitHostPort(ip); err == nil {
-			ip = h
-		}
-		ctx := WithClient(r.Context(), Client{IP: ip, UserAgent: r.UserAgent()})
+		// The pages' own calls (sign-up, sign-out everywhere) carry the
+		// client as web's handler does for its calls.
+		ctx := authport.WithClientInfo(r.Context(), web.ClientInfo(r))
 		mux.ServeHTTP(w, r.WithContext(ctx))
 	}))
 }

@@ -61,5 +61,5 @@ func Example_openURL() {
 		log.Fatal(err)
 	}
 	fmt.Println(a.Provider(), authport.Capabilities(a))
-	// Output: oidc [password_sign_in redirect_sign_in refresh revoke strict_verify]
+	// Output: oidc [password_sign_in redirect_sign_in refresh revoke strict_verify logout_redirect]
 }

@@ -386,3 +386,38 @@ func (a *Authenticator) VerifyStrict(ctx context.Context, c authport.Credential)
 	}
 	return sess, nil
 }
+
+// LogoutURL implements authport.LogoutRedirector with OpenID Connect
+// RP-Initiated Logout 1.0: the issuer's end_session_endpoint with
+// post_logout_redirect_uri = returnTo (when given) and id_token_hint = the
+// session's ID token when ctx carries it (authport.IDTokenFrom; Web sets
+// it from the session cookie), else client_id, which the issuer needs to
+// check returnTo against the client's registered post-logout redirect URIs.
+// The session itself is not needed. Without an end_session_endpoint or a
+// client id it is ErrUnsupported (see Describe); a returnTo that is not an
+// absolute http(s) URL is ErrInvalidInput. No request is made.
+func (a *Authenticator) LogoutURL(ctx context.Context, _ *authport.Session, returnTo string) (string, error) {
+	const op = "logout"
+	if err := a.unsupported(authport.CapLogoutRedirect, op); err != nil {
+		return "", err
+	}
+	u, err := url.Parse(a.meta.EndSessionEndpoint)
+	if err != nil {
+		return "", authport.WrapError(authport.ErrMisconfigured, a.cfg.Provider, op, err)
+	}
+	q := u.Query()
+	if returnTo != "" {
+		ru, err := url.Parse(returnTo)
+		if err != nil || ru.Host == "" || ru.User != nil || ru.Fragment != "" || (ru.Scheme != "https" && ru.Scheme != "http") {
+			return "", authport.NewError(authport.ErrInvalidInput, a.cfg.Provider, op, "the post-logout redirect URI must be an absolute http(s) URL")
+		}
+		q.Set("post_logout_redirect_uri", returnTo)
+	}
+	if idt, ok := authport.IDTokenFrom(ctx); ok {
+		q.Set("id_token_hint", idt)
+	} else {
+		q.Set("client_id", a.cfg.ClientID)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}

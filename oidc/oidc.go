@@ -22,6 +22,16 @@
 //     session is also denied locally, so this process refuses it at once.
 //   - StrictVerifier: RFC 7662 introspection (with client credentials) or
 //     else the userinfo endpoint; an inactive token is ErrRevoked.
+//   - LogoutRedirector: OpenID Connect RP-Initiated Logout 1.0, only when
+//     the discovery document advertises an end_session_endpoint (else
+//     Describe lists it as unsupported): LogoutURL adds
+//     post_logout_redirect_uri (the absolute URL of
+//     authport.Config.AfterLogoutPath, which must be registered with the
+//     issuer as a post-logout redirect URI) and id_token_hint when the ID
+//     token is at hand (authport.IDTokenFrom; the session cookie keeps it
+//     unless it did not fit), else client_id. authport.Web's POST /logout
+//     sends browsers there after Revoke, which ends the issuer's own
+//     browser session.
 //
 // # Claims mapping
 //
@@ -174,6 +184,7 @@ var _ interface {
 	authport.Refresher
 	authport.Revoker
 	authport.StrictVerifier
+	authport.LogoutRedirector
 	authport.Describer
 } = (*Authenticator)(nil)
 
@@ -355,7 +366,7 @@ func (a *Authenticator) discover(ctx context.Context) error {
 	for name, ep := range map[string]string{
 		"jwks_uri": m.JWKSURI, "authorization_endpoint": m.AuthorizationEndpoint, "token_endpoint": m.TokenEndpoint,
 		"userinfo_endpoint": m.UserinfoEndpoint, "revocation_endpoint": m.RevocationEndpoint,
-		"introspection_endpoint": m.IntrospectionEndpoint,
+		"introspection_endpoint": m.IntrospectionEndpoint, "end_session_endpoint": m.EndSessionEndpoint,
 	} {
 		if ep == "" {
 			continue
@@ -480,6 +491,12 @@ func (a *Authenticator) Describe() authport.Description {
 	}
 	if !a.canIntrospect() && a.meta.UserinfoEndpoint == "" {
 		d.Unsupported[authport.CapStrictVerify] = "the issuer has neither an introspection endpoint usable with the configured client nor a userinfo endpoint"
+	}
+	switch {
+	case a.meta.EndSessionEndpoint == "":
+		d.Unsupported[authport.CapLogoutRedirect] = "the issuer advertises no end_session_endpoint (OpenID Connect RP-Initiated Logout)"
+	case a.cfg.ClientID == "":
+		d.Unsupported[authport.CapLogoutRedirect] = noClient
 	}
 	return d
 }

@@ -2,7 +2,11 @@ package oidc_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -418,7 +422,7 @@ func TestDiscovery(t *testing.T) {
 }
 
 func TestCapabilities(t *testing.T) {
-	emu := oidctest.New(t, oidctest.Options{NoPasswordGrant: true, NoRevocation: true, NoIntrospection: true, NoUserinfo: true})
+	emu := oidctest.New(t, oidctest.Options{NoPasswordGrant: true, NoRevocation: true, NoIntrospection: true, NoUserinfo: true, NoEndSession: true})
 	a := newAuth(t, emu, nil)
 	got := authport.Capabilities(a)
 	if !slices.Equal(got, []authport.Capability{authport.CapRedirectSignIn, authport.CapRefresh}) {
@@ -430,9 +434,11 @@ func TestCapabilities(t *testing.T) {
 	_, err = a.VerifyStrict(t.Context(), bearer("x"))
 	wantKind(t, err, authport.ErrUnsupported)
 	d := a.Describe()
-	if d.Unsupported[authport.CapSignUp] == "" || d.Unsupported[authport.CapPasswordSignIn] == "" {
+	if d.Unsupported[authport.CapSignUp] == "" || d.Unsupported[authport.CapPasswordSignIn] == "" || d.Unsupported[authport.CapLogoutRedirect] == "" {
 		t.Fatalf("%+v", d)
 	}
+	_, err = a.LogoutURL(t.Context(), nil, "http://127.0.0.1/")
+	wantKind(t, err, authport.ErrUnsupported)
 	// Without a client id only verification is left.
 	b := newAuth(t, oidctest.New(t), func(c *oidc.Config) { c.ClientID, c.ClientSecret = "", "" })
 	if got := authport.Capabilities(b); !slices.Equal(got, []authport.Capability{authport.CapStrictVerify}) {
@@ -516,5 +522,138 @@ func TestRegistry(t *testing.T) {
 		} else if strings.Contains(err.Error(), emu.ClientSecret) {
 			t.Errorf("error repeats the client secret: %v", err)
 		}
+	}
+}
+
+func TestLogoutURL(t *testing.T) {
+	emu := oidctest.New(t, oidctest.Options{IssuerPath: "/realms/x"})
+	a := newAuth(t, emu, nil)
+	if !authport.Has(a, authport.CapLogoutRedirect) || a.Metadata().EndSessionEndpoint != emu.URL+"/logout" {
+		t.Fatalf("end_session_endpoint %q not used", a.Metadata().EndSessionEndpoint)
+	}
+	const idt = "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
+	tests := []struct {
+		name     string
+		idToken  string
+		returnTo string
+		want     url.Values // nil: ErrInvalidInput
+	}{
+		{"ID token at hand", idt, "http://127.0.0.1:8080/", url.Values{"id_token_hint": {idt}, "post_logout_redirect_uri": {"http://127.0.0.1:8080/"}}},
+		{"no ID token: client_id", "", "http://127.0.0.1:8080/", url.Values{"client_id": {emu.ClientID}, "post_logout_redirect_uri": {"http://127.0.0.1:8080/"}}},
+		{"no return URL", idt, "", url.Values{"id_token_hint": {idt}}},
+		{"relative return URL", "", "/bye", nil},
+		{"script return URL", "", "javascript:alert(1)", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			if tt.idToken != "" {
+				ctx = authport.WithIDToken(ctx, tt.idToken)
+			}
+			raw, err := a.LogoutURL(ctx, &authport.Session{UserID: "u"}, tt.returnTo)
+			if tt.want == nil {
+				wantKind(t, err, authport.ErrInvalidInput)
+				return
+			}
+			u, perr := url.Parse(raw)
+			if err != nil || perr != nil || u.Scheme+"://"+u.Host+u.Path != emu.URL+"/logout" || u.Query().Encode() != tt.want.Encode() {
+				t.Fatalf("LogoutURL = %q, %v; want query %v", raw, err, tt.want)
+			}
+		})
+	}
+	// The endpoint is checked at discovery like the others.
+	for _, ep := range []string{"http://idp.example.com/logout", "javascript:alert(1)"} {
+		var srv *httptest.Server
+		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "jwks_uri": srv.URL + "/jwks", "end_session_endpoint": ep})
+		}))
+		_, err := oidc.New(t.Context(), oidc.Config{Issuer: srv.URL, Audiences: []string{"api"}})
+		srv.Close()
+		if !errors.Is(err, authport.ErrMisconfigured) || !strings.Contains(err.Error(), "end_session_endpoint") {
+			t.Errorf("end_session_endpoint %q: %v", ep, err)
+		}
+	}
+}
+
+// TestWebLogoutRedirect signs in through authport.Web and the issuer's
+// hosted page, then signs out as a browser: Web revokes, clears its cookie
+// and, when the issuer advertises an end_session_endpoint, sends the
+// browser there with the ID token as hint; the issuer ends its session and
+// returns to AfterLogoutPath.
+func TestWebLogoutRedirect(t *testing.T) {
+	tests := []struct {
+		name         string
+		opts         oidctest.Options
+		wantProvider bool
+	}{
+		{"end_session_endpoint", oidctest.Options{NoPasswordGrant: true}, true},
+		{"no end_session_endpoint", oidctest.Options{NoPasswordGrant: true, NoEndSession: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			emu := oidctest.New(t, tt.opts)
+			a := newAuth(t, emu, nil)
+			u := createUser(t, emu, oidctest.NewUser{})
+			key := []byte("0123456789abcdef0123456789abcdef")
+			web, err := authport.NewWeb(a, authport.Config{CookieKeys: [][]byte{key}, Insecure: true, Clock: emu.Clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/auth/", web.Handler())
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("landing")) })
+			srv := httptest.NewServer(web.Middleware(mux))
+			defer srv.Close()
+			jar, _ := cookiejar.New(nil)
+			c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+			res, err := c.Get(srv.URL + "/auth/login")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			cb, err := emulator.SubmitLogin(t.Context(), c, res.Header.Get("Location"), u.Email, "correct horse battery")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, err = c.Get(cb.String()); err != nil || res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("callback: %v %v", res, err)
+			}
+			res.Body.Close()
+			sessions := emu.Store.Sessions(u.ID)
+			if len(sessions) != 1 {
+				t.Fatalf("sessions %+v", sessions)
+			}
+
+			req, _ := http.NewRequest("POST", srv.URL+"/auth/logout", strings.NewReader(""))
+			req.Header.Set("Origin", srv.URL)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if res, err = c.Do(req); err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			loc, _ := url.Parse(res.Header.Get("Location"))
+			if !tt.wantProvider {
+				if res.StatusCode != http.StatusSeeOther || loc.String() != "/" {
+					t.Fatalf("logout: %d %q, want / directly", res.StatusCode, loc)
+				}
+				return
+			}
+			q := loc.Query()
+			if res.StatusCode != http.StatusSeeOther || loc.Scheme+"://"+loc.Host+loc.Path != emu.URL+"/logout" ||
+				q.Get("post_logout_redirect_uri") != srv.URL+"/" || q.Get("id_token_hint") == "" || q.Has("client_id") {
+				t.Fatalf("logout: %d %q", res.StatusCode, loc)
+			}
+			if res, err = c.Get(loc.String()); err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusFound || res.Header.Get("Location") != srv.URL+"/" {
+				t.Fatalf("end session: %d %q", res.StatusCode, res.Header.Get("Location"))
+			}
+			if s, _ := emu.Store.Session(sessions[0].ID); s.Status.Live() {
+				t.Fatalf("issuer session still %s", s.Status)
+			}
+		})
 	}
 }

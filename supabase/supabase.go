@@ -355,16 +355,17 @@ func (k kidRequired) Lookup(ctx context.Context, kid, alg string) (keyset.Key, e
 	return k.c.Lookup(ctx, kid, alg)
 }
 
-// emptyOK treats a well-formed JWKS without usable keys (a legacy-only
-// project publishes {"keys":[]}) as an empty set rather than a failed
-// fetch, so an asymmetric token is refused as unknown (401) instead of
-// making the key set look unavailable (503).
+// emptyOK treats a well-formed JWKS without usable keys
+// (keyset.ErrNoUsableKey; a legacy-only project publishes {"keys":[]}) as
+// an empty set rather than a failed fetch, so an asymmetric token is
+// refused as unknown (401) instead of making the key set look unavailable
+// (503). A malformed document or an HTTP failure is still an error.
 type emptyOK struct{ f keyset.Fetcher }
 
 // Fetch implements keyset.Fetcher.
 func (e emptyOK) Fetch(ctx context.Context) ([]keyset.Key, time.Duration, error) {
 	keys, age, err := e.f.Fetch(ctx)
-	if err != nil && strings.Contains(err.Error(), "holds no usable key") {
+	if errors.Is(err, keyset.ErrNoUsableKey) {
 		return nil, age, nil
 	}
 	return keys, age, err
@@ -392,11 +393,11 @@ func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*aut
 // session signed out elsewhere keeps verifying offline until its token
 // expires) and the capabilities this configuration lacks.
 func (a *Authenticator) Describe() authport.Description {
-	d := authport.Description{RevocationDelay: a.cfg.JWTExpiry}
+	d := authport.Description{RevocationDelay: a.cfg.JWTExpiry, Unsupported: map[authport.Capability]string{
+		authport.CapLogoutRedirect: "Supabase Auth keeps no browser session of its own to end: Revoke (POST /logout) ends the session, and the OAuth provider's own session is outside Supabase",
+	}}
 	if a.cfg.OAuthProvider == "" {
-		d.Unsupported = map[authport.Capability]string{
-			authport.CapRedirectSignIn: "no OAuth provider configured (set " + EnvOAuthProvider + ")",
-		}
+		d.Unsupported[authport.CapRedirectSignIn] = "no OAuth provider configured (set " + EnvOAuthProvider + ")"
 	}
 	return d
 }

@@ -72,8 +72,13 @@
 //   - authport.Revoker: RevokeSession for the token's sid. The adapter also
 //     denies that session locally at once, so this process stops accepting
 //     its tokens immediately; other processes see the revocation only when
-//     the token expires or fails to refresh. LogoutURL returns the browser
-//     logout URL (GetLogoutURL) that also ends AuthKit's own session.
+//     the token expires or fails to refresh.
+//   - authport.LogoutRedirector: LogoutURL returns the browser logout URL
+//     (GetLogoutURL, /user_management/sessions/logout?session_id=&
+//     return_to=) that also ends AuthKit's own session; authport.Web's
+//     POST /logout sends browsers there after revoking, with return_to the
+//     absolute URL of Config.AfterLogoutPath (add it to the dashboard's
+//     sign-out redirects).
 //   - No authport.StrictVerifier: WorkOS has no session-introspection
 //     endpoint. Describe says so, and reports a revocation delay equal to
 //     the access-token lifetime (Config.AccessTokenTTL, 5 minutes by

@@ -312,13 +312,41 @@ func TestLogoutURL(t *testing.T) {
 	f := setup(t)
 	f.user(t, workostest.NewUser{Email: "out@example.com"})
 	tok, _ := f.a.SignInWithPassword(t.Context(), "out@example.com", pw)
-	u, err := f.a.LogoutURL(tok.SessionID, "http://localhost:3000/bye")
-	if err != nil {
-		t.Fatal(err)
+	if !authport.Has(f.a, authport.CapLogoutRedirect) {
+		t.Fatal("WorkOS adapter is not a LogoutRedirector")
 	}
-	if !strings.HasPrefix(u, f.emu.URL+"/user_management/sessions/logout?") || !strings.Contains(u, "session_id="+tok.SessionID) {
-		t.Fatalf("logout URL %q", u)
+	tests := []struct {
+		name     string
+		s        *authport.Session
+		returnTo string
+		kind     *authport.Kind // nil: a URL
+	}{
+		{"session and return URL", &authport.Session{SessionID: tok.SessionID}, "http://localhost:3000/bye", nil},
+		{"no return URL", &authport.Session{SessionID: tok.SessionID}, "", nil},
+		{"nil session", nil, "http://localhost:3000/bye", authport.ErrInvalidInput},
+		{"no session id", &authport.Session{UserID: "user_1"}, "", authport.ErrInvalidInput},
+		{"script return URL", &authport.Session{SessionID: "session_1"}, "javascript:alert(1)", authport.ErrInvalidInput},
+		{"relative return URL", &authport.Session{SessionID: "session_1"}, "/bye", authport.ErrInvalidInput},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := f.a.LogoutURL(t.Context(), tt.s, tt.returnTo)
+			if tt.kind != nil {
+				if !errors.Is(err, tt.kind) || u != "" {
+					t.Fatalf("LogoutURL = %q, %v; want %v", u, err, tt.kind)
+				}
+				return
+			}
+			pu, perr := url.Parse(u)
+			if err != nil || perr != nil || !strings.HasPrefix(u, f.emu.URL+"/user_management/sessions/logout?") ||
+				pu.Query().Get("session_id") != tt.s.SessionID || pu.Query().Get("return_to") != tt.returnTo {
+				t.Fatalf("LogoutURL = %q, %v", u, err)
+			}
+		})
+	}
+
+	// The emulator ends the session and sends the browser back.
+	u, _ := f.a.LogoutURL(t.Context(), &authport.Session{SessionID: tok.SessionID}, "http://localhost:3000/bye")
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := c.Get(u)
 	if err != nil {
@@ -331,11 +359,159 @@ func TestLogoutURL(t *testing.T) {
 	if _, err := f.a.Refresh(t.Context(), tok.RefreshToken); err == nil {
 		t.Fatal("refresh works after browser logout")
 	}
-	if _, err := f.a.LogoutURL("", ""); !errors.Is(err, authport.ErrInvalidInput) {
-		t.Fatal(err)
+}
+
+// TestEmulatorLogoutReturnTo checks that the emulated logout endpoint
+// redirects only to an allowed return URL.
+func TestEmulatorLogoutReturnTo(t *testing.T) {
+	tests := []struct {
+		name      string
+		allowed   []string
+		returnTo  string
+		wantCode  int
+		wantLoc   string
+		wantEnded bool
+	}{
+		{"loopback by default", nil, "http://127.0.0.1:8080/", http.StatusFound, "http://127.0.0.1:8080/", true},
+		{"foreign host refused by default", nil, "https://evil.example/", http.StatusBadRequest, "", false},
+		{"listed", []string{"https://app.example/"}, "https://app.example/", http.StatusFound, "https://app.example/", true},
+		{"not listed", []string{"https://app.example/"}, "https://app.example/other", http.StatusBadRequest, "", false},
+		{"no return URL", nil, "", http.StatusOK, "", true},
 	}
-	if _, err := f.a.LogoutURL("session_1", "javascript:alert(1)"); !errors.Is(err, authport.ErrInvalidInput) {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t, workostest.Options{RedirectURIs: tt.allowed})
+			f.user(t, workostest.NewUser{Email: "out@example.com"})
+			tok, _ := f.a.SignInWithPassword(t.Context(), "out@example.com", pw)
+			q := url.Values{"session_id": {tok.SessionID}}
+			if tt.returnTo != "" {
+				q.Set("return_to", tt.returnTo)
+			}
+			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			res, err := c.Get(f.emu.URL + "/user_management/sessions/logout?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tt.wantCode || res.Header.Get("Location") != tt.wantLoc {
+				t.Fatalf("logout answered %d %q", res.StatusCode, res.Header.Get("Location"))
+			}
+			_, err = f.a.Refresh(t.Context(), tok.RefreshToken)
+			if ended := err != nil; ended != tt.wantEnded {
+				t.Fatalf("session ended %v, want %v (%v)", ended, tt.wantEnded, err)
+			}
+		})
+	}
+}
+
+// TestWebLogoutRedirect signs in through authport.Web and the hosted page,
+// then signs out as a browser: Web revokes, clears its cookie and sends the
+// browser through WorkOS's logout page back to AfterLogoutPath.
+func TestWebLogoutRedirect(t *testing.T) {
+	tests := []struct {
+		name      string
+		after     string
+		browser   bool
+		wantFinal string // path the browser ends on ("" for an API client)
+	}{
+		{"browser form", "", true, "/"},
+		{"browser form, custom landing", "/goodbye", true, "/goodbye"},
+		{"API client", "", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t)
+			id := f.user(t, workostest.NewUser{Email: "web@example.com"})
+			key := make([]byte, 32)
+			rand.Read(key)
+			web, err := authport.NewWeb(f.a, authport.Config{CookieKeys: [][]byte{key}, Insecure: true, AfterLogoutPath: tt.after,
+				Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/auth/", web.Handler())
+			mux.Handle("/app/", authport.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app") })))
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "landing "+r.URL.Path) })
+			srv := httptest.NewServer(web.Middleware(mux))
+			defer srv.Close()
+			jar, _ := cookiejar.New(nil)
+			c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+			res, err := c.Get(srv.URL + "/auth/login?via=redirect&return_to=/app/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			back, err := emulator.SubmitLogin(t.Context(), c, res.Header.Get("Location"), "web@example.com", pw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, err = c.Get(back.String()); err != nil || res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("callback: %v %v", res, err)
+			}
+			res.Body.Close()
+			live := f.emu.Core().Store.Sessions(id)
+			if len(live) != 1 || !live[0].Status.Live() {
+				t.Fatalf("sessions after sign-in: %+v", live)
+			}
+
+			req, _ := http.NewRequest("POST", srv.URL+"/auth/logout", strings.NewReader(""))
+			req.Header.Set("Origin", srv.URL)
+			if tt.browser {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Accept", "text/html")
+			}
+			res, err = c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			loc := res.Header.Get("Location")
+			if !tt.browser {
+				if res.StatusCode != http.StatusNoContent || loc != "" {
+					t.Fatalf("API logout: %d %q", res.StatusCode, loc)
+				}
+			} else {
+				landing := srv.URL + tt.wantFinal
+				lu, _ := url.Parse(loc)
+				if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.emu.URL+"/user_management/sessions/logout?") ||
+					lu.Query().Get("session_id") != live[0].ID || lu.Query().Get("return_to") != landing {
+					t.Fatalf("logout answered %d %q, want WorkOS's logout page returning to %s", res.StatusCode, loc, landing)
+				}
+				// The provider's page sends the browser back to the app.
+				res, err = c.Get(loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusFound || res.Header.Get("Location") != landing {
+					t.Fatalf("WorkOS logout answered %d %q", res.StatusCode, res.Header.Get("Location"))
+				}
+				res, err = c.Get(landing)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 || string(body) != "landing "+tt.wantFinal {
+					t.Fatalf("landing: %d %q", res.StatusCode, body)
+				}
+			}
+			if s := f.emu.Core().Store.Sessions(id); len(s) != 1 || s[0].Status.Live() {
+				t.Fatalf("session still live at WorkOS: %+v", s)
+			}
+			// Signed out here too: /app/ sends a browser to sign-in.
+			req, _ = http.NewRequest("GET", srv.URL+"/app/", nil)
+			req.Header.Set("Accept", "text/html")
+			if res, err = c.Do(req); err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/auth/login") {
+				t.Fatalf("/app/ after sign-out: %d %q", res.StatusCode, res.Header.Get("Location"))
+			}
+		})
 	}
 }
 

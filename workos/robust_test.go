@@ -80,7 +80,7 @@ func TestHostileInput(t *testing.T) {
 			t.Errorf("exchange with %q passed", w)
 		}
 		_, _ = f.a.AuthorizeURL(ctx, authport.AuthorizeRequest{RedirectURI: w, State: w, CodeChallenge: w, Organization: w, ScreenHint: w})
-		_, _ = f.a.LogoutURL(w, w)
+		_, _ = f.a.LogoutURL(ctx, &authport.Session{SessionID: w}, w)
 		_ = f.a.Revoke(ctx, &authport.Session{SessionID: w}, &authport.Tokens{AccessToken: w})
 	}
 	_ = f.a.Revoke(ctx, nil, nil)

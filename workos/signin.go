@@ -254,12 +254,16 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 	return mapError(opRevoke, err)
 }
 
-// LogoutURL returns WorkOS's browser logout URL for session sessionID
-// (GetLogoutURL): sending the browser there ends AuthKit's own session
-// cookie too, then WorkOS redirects to returnTo (which must be allowed in
-// the dashboard; empty uses the dashboard's default).
-func (a *Authenticator) LogoutURL(sessionID, returnTo string) (string, error) {
-	if sessionID == "" {
+// LogoutURL implements authport.LogoutRedirector: WorkOS's browser logout
+// URL for s's session (GetLogoutURL, /user_management/sessions/logout
+// ?session_id=&return_to=). Sending the browser there ends AuthKit's own
+// session cookie too, then WorkOS redirects to returnTo, which must be a
+// sign-out redirect allowed in the dashboard (empty: the dashboard's
+// default). authport.Web's POST /logout sends browsers there after Revoke.
+// The session id comes from s.SessionID (the token's "sid"); without one
+// the error is ErrInvalidInput. No request is made.
+func (a *Authenticator) LogoutURL(_ context.Context, s *authport.Session, returnTo string) (string, error) {
+	if s == nil || s.SessionID == "" {
 		return "", invalidInput(opLogout, "session id is required")
 	}
 	if returnTo != "" {
@@ -267,7 +271,7 @@ func (a *Authenticator) LogoutURL(sessionID, returnTo string) (string, error) {
 			return "", invalidInput(opLogout, "return URL "+reason)
 		}
 	}
-	u, err := a.client.GetLogoutURL(usermanagement.GetLogoutURLOpts{SessionID: sessionID, ReturnTo: returnTo})
+	u, err := a.client.GetLogoutURL(usermanagement.GetLogoutURLOpts{SessionID: s.SessionID, ReturnTo: returnTo})
 	if err != nil {
 		return "", invalidInput(opLogout, "logout URL cannot be built")
 	}

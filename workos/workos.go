@@ -173,13 +173,14 @@ type Authenticator struct {
 }
 
 var (
-	_ authport.Authenticator  = (*Authenticator)(nil)
-	_ authport.PasswordSignIn = (*Authenticator)(nil)
-	_ authport.SignUp         = (*Authenticator)(nil)
-	_ authport.RedirectSignIn = (*Authenticator)(nil)
-	_ authport.Refresher      = (*Authenticator)(nil)
-	_ authport.Revoker        = (*Authenticator)(nil)
-	_ authport.Describer      = (*Authenticator)(nil)
+	_ authport.Authenticator    = (*Authenticator)(nil)
+	_ authport.PasswordSignIn   = (*Authenticator)(nil)
+	_ authport.SignUp           = (*Authenticator)(nil)
+	_ authport.RedirectSignIn   = (*Authenticator)(nil)
+	_ authport.Refresher        = (*Authenticator)(nil)
+	_ authport.Revoker          = (*Authenticator)(nil)
+	_ authport.LogoutRedirector = (*Authenticator)(nil)
+	_ authport.Describer        = (*Authenticator)(nil)
 )
 
 // New validates cfg and returns the adapter. It makes no network call: the

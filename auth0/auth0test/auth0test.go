@@ -165,9 +165,10 @@ type Options struct {
 	// MaxAttempts blocks an account (429 too_many_attempts) after this many
 	// consecutive wrong passwords (default 10; negative: never).
 	MaxAttempts int
-	// AllowedCallbackURLs restricts redirect_uri (default: any https URL
-	// and any http URL on a loopback host); AllowedLogoutURLs restricts
-	// returnTo (default: any http or https URL).
+	// AllowedCallbackURLs restricts redirect_uri and AllowedLogoutURLs
+	// /v2/logout's returnTo, by exact match (default for both: any https
+	// URL and any http URL on a loopback host). A returnTo not allowed is
+	// answered with Auth0's error page, never a redirect.
 	AllowedCallbackURLs, AllowedLogoutURLs []string
 	// Clock is the emulated time (default: the real time).
 	Clock *Clock

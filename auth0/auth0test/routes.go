@@ -74,13 +74,21 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 // allowedCallback checks redirect_uri against Options.AllowedCallbackURLs,
 // or, when none are set, accepts any https URL and any http URL on a
 // loopback host.
-func (s *Server) allowedCallback(u string) bool {
+func (s *Server) allowedCallback(u string) bool { return allowedURL(u, s.o.AllowedCallbackURLs) }
+
+// allowedLogout checks /v2/logout's returnTo against
+// Options.AllowedLogoutURLs with the same default as allowedCallback.
+func (s *Server) allowedLogout(u string) bool { return allowedURL(u, s.o.AllowedLogoutURLs) }
+
+// allowedURL accepts u if it is listed, or, with an empty list, if it is
+// an https URL or an http URL on a loopback host.
+func allowedURL(u string, list []string) bool {
 	pu, err := url.Parse(u)
 	if err != nil || !pu.IsAbs() || pu.Host == "" || pu.Fragment != "" || pu.User != nil {
 		return false
 	}
-	if len(s.o.AllowedCallbackURLs) > 0 {
-		return slices.Contains(s.o.AllowedCallbackURLs, u)
+	if len(list) > 0 {
+		return slices.Contains(list, u)
 	}
 	if pu.Scheme == "https" {
 		return true
@@ -253,9 +261,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if to := q.Get("returnTo"); to != "" {
-		u, err := url.Parse(to)
-		if err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") ||
-			(len(s.o.AllowedLogoutURLs) > 0 && !slices.Contains(s.o.AllowedLogoutURLs, to)) {
+		if !s.allowedLogout(to) {
 			pageError(w, http.StatusBadRequest, `The "returnTo" querystring parameter is not defined as a valid URL in "Allowed Logout URLs".`)
 			return
 		}

@@ -12,15 +12,16 @@ const ControlPrefix = "/__authport/"
 
 // controlRoutes documents the control API (served at GET /__authport/).
 var controlRoutes = map[string]string{
-	"POST /__authport/users":   `create a user: {"email","password","id","email_verified","name","roles","permissions","org_id","metadata"} → 201 user`,
-	"POST /__authport/sign-in": `{"email","password"} → the tokens the provider's own sign-in returns`,
-	"POST /__authport/mint":    `{"user_id"|"email","session_id","new_session","claims","header","expires_in","expired","not_yet_valid","foreign","alg","secret"} → {"token","kid","session_id"}`,
-	"POST /__authport/rotate":  `{"drop_old"} → {"kid","previous","published"}`,
-	"POST /__authport/fault":   `{"route","down","hangup","delay_ms","garbage","huge","status","count"} or {"route","clear":true}; route "" with clear clears all`,
-	"GET /__authport/stats":    `→ {"hits","fetches","users","sessions","kid","faults"}`,
-	"POST /__authport/revoke":  `{"session_id"} or {"user_id"} → {"revoked"}`,
-	"POST /__authport/disable": `{"user_id"} → 204 (the user's sessions are revoked)`,
-	"POST /__authport/clock":   `{"advance_seconds"} or {"set": RFC 3339} → {"now"}`,
+	"POST /__authport/users":        `create a user: {"email","password","id","email_verified","name","roles","permissions","org_id","metadata"} → 201 user`,
+	"DELETE /__authport/users/{id}": `delete a user for good (email freed, sessions revoked, refresh tokens dropped) → 204`,
+	"POST /__authport/sign-in":      `{"email","password"} → the tokens the provider's own sign-in returns`,
+	"POST /__authport/mint":         `{"user_id"|"email","session_id","new_session","claims","header","expires_in","expired","not_yet_valid","foreign","alg","secret"} → {"token","kid","session_id"}; a null claim or header field is removed ({"claims":{"sid":null,"jti":null}})`,
+	"POST /__authport/rotate":       `{"drop_old"} → {"kid","previous","published"}`,
+	"POST /__authport/fault":        `{"route","down","hangup","delay_ms","garbage","huge","status","count"} or {"route","clear":true}; route "" with clear clears all`,
+	"GET /__authport/stats":         `→ {"hits","fetches","users","sessions","kid","faults"}`,
+	"POST /__authport/revoke":       `{"session_id"} or {"user_id"} → {"revoked"}`,
+	"POST /__authport/disable":      `{"user_id"} → 204 (the user's sessions are revoked)`,
+	"POST /__authport/clock":        `{"advance_seconds"} or {"set": RFC 3339} → {"now"}`,
 }
 
 func (s *Server) registerControl() {
@@ -29,6 +30,13 @@ func (s *Server) registerControl() {
 		WriteJSON(w, http.StatusOK, map[string]any{"name": s.opts.Name, "routes": controlRoutes})
 	})
 	m.HandleFunc("POST "+ControlPrefix+"users", s.ctlCreateUser)
+	m.HandleFunc("DELETE "+ControlPrefix+"users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Store.DeleteUser(r.PathValue("id")); err != nil {
+			ctlError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	m.HandleFunc("POST "+ControlPrefix+"sign-in", s.ctlSignIn)
 	m.HandleFunc("POST "+ControlPrefix+"mint", s.ctlMint)
 	m.HandleFunc("POST "+ControlPrefix+"rotate", s.ctlRotate)

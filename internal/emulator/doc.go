@@ -16,7 +16,8 @@
 //     Firebase kid→certificate map, and a [KeyRing.Foreign] key that reuses
 //     the trusted kid for forged tokens.
 //   - [Store]: users (salted password hashes, constant-time checks with no
-//     user enumeration), sessions (active, pending, revoked, ended),
+//     user enumeration; disabled or deleted for good with
+//     [Store.DeleteUser]), sessions (active, pending, revoked, ended),
 //     single-use rotating refresh tokens and authorization codes bound to
 //     a PKCE S256 challenge and a redirect URI. Safe for concurrent use.
 //   - [Clock]: the emulated time, shared with the adapter under test
@@ -48,6 +49,7 @@
 //	GET  /__authport/          index of these routes
 //	POST /__authport/users     {"email","password","id","email_verified","name",
 //	                            "roles","permissions","org_id","metadata"} → 201 user
+//	DELETE /__authport/users/{id}  hard delete (Store.DeleteUser) → 204
 //	POST /__authport/sign-in   {"email","password"} → what the provider's sign-in
 //	                            returns (Options.SignIn; default: a new session's
 //	                            {"access_token","refresh_token","expires_in",…})
@@ -55,6 +57,7 @@
 //	                            "claims","header","expires_in" (s),"expired",
 //	                            "not_yet_valid","foreign","alg","secret"}
 //	                            → {"token","kid","session_id"}; null claims remove
+//	                            (even the defaults: {"claims":{"sid":null,"jti":null}})
 //	POST /__authport/rotate    {"drop_old"} → {"kid","previous","published"}
 //	POST /__authport/fault     {"route","down","hangup","delay_ms","garbage",
 //	                            "huge","status","count"}, or {"route","clear":true}

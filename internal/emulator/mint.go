@@ -15,8 +15,12 @@ type MintRequest struct {
 	// UserID names the token's user; SessionID its session (the user is
 	// then the session's). Either may be empty.
 	UserID, SessionID string
-	// Claims are merged over the default claims; a nil value removes a
-	// claim (e.g. {"exp": nil} for a token that never expires).
+	// Claims are merged over the default claims, last; a nil value removes
+	// a claim, whoever set it: {"exp": nil} for a token that never
+	// expires, {"sid": nil, "jti": nil} for one without the session id and
+	// token id Mint otherwise always adds (the session, if any, is still
+	// remembered for Introspect). Over the control API, JSON null does the
+	// same.
 	Claims map[string]any
 	// Header is merged over the default header {"typ","kid","alg"}; a nil
 	// value removes a field (e.g. {"kid": nil}). An "alg" here is written
@@ -53,6 +57,10 @@ type MintedToken struct {
 	// UserID and SessionID are "sub" and the session the token was minted
 	// for ("" if none).
 	UserID, SessionID string
+	// storeUser is the id of the stored user the token was minted for
+	// (not a "sub" claim of a test's choosing): once that user is deleted,
+	// the token no longer introspects.
+	storeUser string
 	// KID is the signing key's id.
 	KID string
 	// IssuedAt, NotBefore and ExpiresAt are the token's time claims (zero
@@ -61,8 +69,11 @@ type MintedToken struct {
 }
 
 // Mint signs a token as the provider would issue it, or a broken one for a
-// negative test. Tokens signed with the trusted current key are remembered
-// for Introspect.
+// negative test. The claims are built in layers: {"iat","exp","jti"}, "sub"
+// for a user and "sid" for a session, then the provider's default claims,
+// then req.Claims (where a nil value removes a claim of any layer, so
+// {"sid": nil, "jti": nil} omits the defaults). Tokens signed with the
+// trusted current key are remembered for Introspect.
 func (s *Server) Mint(req MintRequest) (string, error) {
 	var (
 		u   *User
@@ -187,7 +198,7 @@ func (s *Server) Mint(req MintRequest) (string, error) {
 	if trusted {
 		m := &MintedToken{Claims: claims, Header: header, KID: key.ID}
 		if u != nil {
-			m.UserID = u.ID
+			m.UserID, m.storeUser = u.ID, u.ID
 		}
 		if sub, ok := claims["sub"].(string); ok {
 			m.UserID = sub
@@ -231,6 +242,11 @@ func (s *Server) Introspect(token string) (*MintedToken, error) {
 	} else if m.UserID != "" {
 		if u, err := s.Store.User(m.UserID); err == nil && u.Disabled {
 			return nil, ErrDisabled
+		}
+	}
+	if m.storeUser != "" {
+		if _, err := s.Store.User(m.storeUser); err != nil {
+			return nil, ErrNotFound // the user was deleted
 		}
 	}
 	c := *m

@@ -298,7 +298,7 @@ func must(tok string, err error) string {
 func TestControlAPI(t *testing.T) {
 	s := newTestServer(t, Options{})
 	var idx struct{ Routes map[string]string }
-	if code, body, _ := get(t, s, ControlPrefix); code != 200 || json.Unmarshal([]byte(body), &idx) != nil || len(idx.Routes) != 9 {
+	if code, body, _ := get(t, s, ControlPrefix); code != 200 || json.Unmarshal([]byte(body), &idx) != nil || len(idx.Routes) != 10 {
 		t.Fatalf("index %d %s", code, body)
 	}
 	var u User
@@ -431,4 +431,108 @@ func TestHostedLogin(t *testing.T) {
 	if resp, _ := s.Client().Do(req); resp.StatusCode != 405 {
 		t.Fatal(resp.StatusCode)
 	}
+}
+
+func TestMintOmitsDefaults(t *testing.T) {
+	s := newTestServer(t, Options{DefaultClaims: func(u *User, ss *Session) map[string]any {
+		c := map[string]any{"iss": "https://issuer.test"}
+		if ss != nil {
+			c["sid"] = ss.ID // a provider hook setting sid again
+		}
+		return c
+	}})
+	u, _ := s.Store.CreateUser(NewUser{Email: "a@example.com"})
+	ss, _ := s.Store.CreateSession(NewSession{UserID: u.ID})
+	tests := []struct {
+		name        string
+		claims      map[string]any
+		wantSID     bool
+		wantJTI     bool
+		wantSubject bool
+	}{
+		{"defaults", nil, true, true, true},
+		{"no sid", map[string]any{"sid": nil}, false, true, true},
+		{"no jti", map[string]any{"jti": nil}, true, false, true},
+		{"neither", map[string]any{"sid": nil, "jti": nil}, false, false, true},
+		{"no sub either", map[string]any{"sid": nil, "jti": nil, "sub": nil}, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check := func(t *testing.T, tok string) {
+				t.Helper()
+				_, c := claimsOf(t, tok)
+				if _, ok := c["sid"]; ok != tt.wantSID {
+					t.Fatalf("sid present %v, want %v: %v", ok, tt.wantSID, c)
+				}
+				if _, ok := c["jti"]; ok != tt.wantJTI {
+					t.Fatalf("jti present %v, want %v: %v", ok, tt.wantJTI, c)
+				}
+				if _, ok := c["sub"]; ok != tt.wantSubject {
+					t.Fatalf("sub present %v, want %v: %v", ok, tt.wantSubject, c)
+				}
+				if c["iss"] != "https://issuer.test" || c["exp"] == nil {
+					t.Fatalf("other claims lost: %v", c)
+				}
+				// The session is still remembered: revocation is seen.
+				if m, err := s.Introspect(tok); err != nil || m.SessionID != ss.ID {
+					t.Fatalf("introspect %+v %v", m, err)
+				}
+			}
+			t.Run("Go", func(t *testing.T) {
+				check(t, must(s.Mint(MintRequest{SessionID: ss.ID, Claims: tt.claims})))
+			})
+			t.Run("control API", func(t *testing.T) {
+				var out map[string]string
+				if code := post(t, s, ControlPrefix+"mint", map[string]any{"session_id": ss.ID, "claims": tt.claims}, &out); code != 200 {
+					t.Fatalf("mint %d", code)
+				}
+				check(t, out["token"])
+			})
+		})
+	}
+}
+
+func TestDeleteUserEndsTokens(t *testing.T) {
+	s := newTestServer(t, Options{})
+	u, _ := s.Store.CreateUser(NewUser{Email: "a@example.com", Password: "pw"})
+	ss, _ := s.Store.CreateSession(NewSession{UserID: u.ID})
+	withSession := must(s.Mint(MintRequest{SessionID: ss.ID}))
+	userOnly := must(s.Mint(MintRequest{UserID: u.ID}))
+	chosenSub := must(s.Mint(MintRequest{Claims: map[string]any{"sub": u.ID}})) // a test's own sub
+	for _, tok := range []string{withSession, userOnly, chosenSub} {
+		if _, err := s.Introspect(tok); err != nil {
+			t.Fatalf("before delete: %v", err)
+		}
+	}
+	if code, _, _ := deleteReq(t, s, ControlPrefix+"users/nope"); code != 404 {
+		t.Fatalf("delete unknown: %d", code)
+	}
+	if code, body, _ := deleteReq(t, s, ControlPrefix+"users/"+u.ID); code != 204 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	if _, err := s.Introspect(withSession); !errors.Is(err, ErrInactive) {
+		t.Fatalf("session token after delete: %v", err)
+	}
+	if _, err := s.Introspect(userOnly); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("user token after delete: %v", err)
+	}
+	if _, err := s.Introspect(chosenSub); err != nil {
+		t.Fatalf("a token minted for no stored user is not the deleted user's: %v", err)
+	}
+	var u2 User
+	if code := post(t, s, ControlPrefix+"users", map[string]any{"email": "a@example.com", "password": "pw"}, &u2); code != 201 || u2.ID == u.ID {
+		t.Fatalf("re-create after delete: %d %+v", code, u2)
+	}
+}
+
+func deleteReq(t *testing.T, s *Server, path string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, s.URL+path, nil)
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
 }

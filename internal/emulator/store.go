@@ -460,6 +460,49 @@ func (s *Store) DisableUser(id string) error {
 	return nil
 }
 
+// DeleteUser removes a user for good, as a provider's "delete user" API
+// does: the email address is free for a new account at once, every session
+// of the user is revoked (kept, so Session still reports it, but never
+// live again), and their refresh tokens and unredeemed authorization codes
+// are forgotten. Tokens minted for the user stop introspecting. It fails
+// with ErrNotFound for an unknown id.
+func (s *Store) DeleteUser(id string) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return ErrNotFound
+	}
+	delete(s.users, id)
+	if s.byEmail[strings.ToLower(u.Email)] == id {
+		delete(s.byEmail, strings.ToLower(u.Email))
+	}
+	ended := map[string]bool{}
+	for sid, ss := range s.sessions {
+		if ss.UserID != id {
+			continue
+		}
+		ended[sid] = true
+		if ss.Status.Live() {
+			c := ss.clone()
+			c.Status, c.UpdatedAt = StatusRevoked, now
+			s.sessions[sid] = c
+		}
+	}
+	for h, rt := range s.refresh {
+		if ended[rt.sessionID] {
+			delete(s.refresh, h)
+		}
+	}
+	for h, c := range s.codes {
+		if ended[c.grant.SessionID] {
+			delete(s.codes, h)
+		}
+	}
+	return nil
+}
+
 // CreateSession starts a session for an enabled user.
 func (s *Store) CreateSession(n NewSession) (*Session, error) {
 	now := s.now()

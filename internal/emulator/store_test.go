@@ -274,3 +274,91 @@ func TestCodesPKCE(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDeleteUser(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(s *Store, uid string) (sid, refresh, code string)
+	}{
+		{"no sessions", func(*Store, string) (string, string, string) { return "", "", "" }},
+		{"live session with refresh token and code", func(s *Store, uid string) (string, string, string) {
+			ss, _ := s.CreateSession(NewSession{UserID: uid})
+			rt, _ := s.IssueRefresh(ss.ID)
+			c, _ := s.IssueCode(ss.ID, "", "https://app.example/cb")
+			return ss.ID, rt, c
+		}},
+		{"ended session", func(s *Store, uid string) (string, string, string) {
+			ss, _ := s.CreateSession(NewSession{UserID: uid})
+			rt, _ := s.IssueRefresh(ss.ID)
+			s.EndSession(ss.ID)
+			return ss.ID, rt, ""
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestStore(StoreOptions{})
+			u, _ := s.CreateUser(NewUser{Email: "Gone@Example.com", Password: "pw"})
+			other, _ := s.CreateUser(NewUser{Email: "stays@example.com", Password: "pw"})
+			os, _ := s.CreateSession(NewSession{UserID: other.ID})
+			ort, _ := s.IssueRefresh(os.ID)
+			sid, rt, code := tt.setup(s, u.ID)
+
+			if err := s.DeleteUser(u.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.User(u.ID); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("User after delete: %v", err)
+			}
+			if _, err := s.UserByEmail("gone@example.com"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("UserByEmail after delete: %v", err)
+			}
+			if _, err := s.CheckPassword("gone@example.com", "pw"); !errors.Is(err, ErrBadCredentials) {
+				t.Fatalf("sign-in after delete: %v", err)
+			}
+			if err := s.DeleteUser(u.ID); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("second delete: %v", err)
+			}
+			if sid != "" {
+				ss, err := s.Session(sid)
+				if err != nil || ss.Status.Live() {
+					t.Fatalf("session after delete: %+v %v", ss, err)
+				}
+				if _, _, err := s.LiveSession(sid); err == nil {
+					t.Fatal("session still live")
+				}
+			}
+			if rt != "" {
+				if _, _, err := s.RotateRefresh(rt); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("refresh after delete: %v", err)
+				}
+			}
+			if code != "" {
+				if _, _, err := s.RedeemCode(code, "", "https://app.example/cb"); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("code after delete: %v", err)
+				}
+			}
+			// The address is free again; the new account is a new user.
+			again, err := s.CreateUser(NewUser{Email: "gone@example.com", Password: "pw2"})
+			if err != nil || again.ID == u.ID {
+				t.Fatalf("re-create: %+v %v", again, err)
+			}
+			if _, err := s.CheckPassword("gone@example.com", "pw2"); err != nil {
+				t.Fatal(err)
+			}
+			// Nobody else is touched.
+			if _, _, err := s.LiveSession(os.ID); err != nil {
+				t.Fatalf("other user's session: %v", err)
+			}
+			if _, _, err := s.RotateRefresh(ort); err != nil {
+				t.Fatalf("other user's refresh token: %v", err)
+			}
+			if nu, _ := s.Counts(); nu != 2 {
+				t.Fatalf("users %d", nu)
+			}
+		})
+	}
+	s, _ := newTestStore(StoreOptions{})
+	if err := s.DeleteUser("nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}

@@ -320,3 +320,52 @@ func TestStaticAndByAlg(t *testing.T) {
 		t.Fatal("1024-bit static key accepted")
 	}
 }
+
+func TestErrNoUsableKey(t *testing.T) {
+	keys()
+	weak, _ := json.Marshal(map[string]any{"keys": []any{rsaJWK("weak", &rsa1k.PublicKey, nil)}})
+	good, _ := json.Marshal(map[string]any{"keys": []any{ecJWK("ok", &p256.PublicKey, nil)}})
+	tests := []struct {
+		name      string
+		format    Format
+		doc       string
+		wantNoKey bool // errors.Is(err, ErrNoUsableKey)
+		wantErr   bool
+	}{
+		{"empty key set", FormatJWKS, `{"keys":[]}`, true, true},
+		{"every key skipped", FormatJWKS, string(weak), true, true},
+		{"only a symmetric key", FormatJWKS, `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`, true, true},
+		{"usable key", FormatJWKS, string(good), false, false},
+		{"not JSON", FormatJWKS, `<html>`, false, true},
+		{"no keys array", FormatJWKS, `{}`, false, true},
+		{"keys not an array", FormatJWKS, `{"keys":"x"}`, false, true},
+		{"empty certificate map", FormatX509Map, `{}`, true, true},
+		{"unparsable certificate", FormatX509Map, `{"k":"not a PEM"}`, true, true},
+		{"certificate map not an object", FormatX509Map, `[]`, false, true},
+		{"unknown format", Format(9), `{}`, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Parse(tt.format, []byte(tt.doc))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error: %v", err, tt.wantErr)
+			}
+			if got := errors.Is(err, ErrNoUsableKey); got != tt.wantNoKey {
+				t.Fatalf("errors.Is(%v, ErrNoUsableKey) = %v, want %v", err, got, tt.wantNoKey)
+			}
+			if tt.wantNoKey && !strings.Contains(err.Error(), "holds no usable key") {
+				t.Fatalf("message %q", err)
+			}
+		})
+	}
+	// Through the HTTP fetcher, as the supabase adapter sees it.
+	srv := newJWKSServer(t)
+	_, _, err := NewHTTPFetcher(srv.URL, FormatJWKS, nil).Fetch(context.Background())
+	if !errors.Is(err, ErrNoUsableKey) {
+		t.Fatalf("fetcher over an empty set: %v", err)
+	}
+	srv.mode.Store("garbage")
+	if _, _, err := NewHTTPFetcher(srv.URL, FormatJWKS, nil).Fetch(context.Background()); err == nil || errors.Is(err, ErrNoUsableKey) {
+		t.Fatalf("fetcher over garbage: %v", err)
+	}
+}

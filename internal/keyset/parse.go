@@ -26,9 +26,22 @@ const (
 	FormatX509Map
 )
 
+// ErrNoUsableKey is the error (errors.Is) of Parse, ParseJWKS and
+// ParseX509Map for a well-formed document that holds no usable key: an
+// empty key set ({"keys":[]}, which a Supabase project without asymmetric
+// keys publishes) or one whose every key was skipped. A malformed document
+// is another error.
+var ErrNoUsableKey = errors.New("keyset: no usable key")
+
+// noUsableKey is an ErrNoUsableKey naming the kind of document.
+type noUsableKey string
+
+func (e noUsableKey) Error() string        { return "keyset: " + string(e) + " holds no usable key" }
+func (e noUsableKey) Is(target error) bool { return target == ErrNoUsableKey }
+
 // Parse decodes a key document in format f. Unusable keys are skipped and
 // reported in skipped; err is set only when the document itself is malformed
-// or holds no usable key.
+// or holds no usable key (ErrNoUsableKey).
 func Parse(f Format, data []byte) (keys []Key, skipped []error, err error) {
 	switch f {
 	case FormatJWKS:
@@ -62,6 +75,7 @@ type JWK struct {
 // skipped) when they are symmetric or private, marked for encryption, of an
 // unsupported type, too weak, off their curve, inconsistent with their alg, or
 // when two keys share a kid (both are dropped: a verifier must not guess).
+// A set left with no key is ErrNoUsableKey.
 func ParseJWKS(data []byte) (keys []Key, skipped []error, err error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -95,7 +109,7 @@ func ParseJWKS(data []byte) (keys []Key, skipped []error, err error) {
 		return false
 	})
 	if len(keys) == 0 {
-		return nil, skipped, errors.New("keyset: key set holds no usable key")
+		return nil, skipped, noUsableKey("key set")
 	}
 	return keys, skipped, nil
 }
@@ -175,7 +189,7 @@ func (j JWK) Key() (Key, error) {
 }
 
 // ParseX509Map decodes Google's kid → PEM certificate map. Every key is
-// pinned to RS256.
+// pinned to RS256. A map with no usable certificate is ErrNoUsableKey.
 func ParseX509Map(data []byte) (keys []Key, skipped []error, err error) {
 	var m map[string]string
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -201,7 +215,7 @@ func ParseX509Map(data []byte) (keys []Key, skipped []error, err error) {
 		return 1
 	})
 	if len(keys) == 0 {
-		return nil, skipped, errors.New("keyset: certificate map holds no usable key")
+		return nil, skipped, noUsableKey("certificate map")
 	}
 	return keys, skipped, nil
 }

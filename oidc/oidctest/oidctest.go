@@ -21,6 +21,9 @@
 //	                                         its session)
 //	GET  /userinfo                           OIDC userinfo (401 once the session ends)
 //	POST /introspect                         RFC 7662 (inactive once the session ends)
+//	GET|POST /logout                         RP-Initiated Logout 1.0 (end_session_endpoint):
+//	                                         id_token_hint ends its session; redirects only
+//	                                         to a registered post_logout_redirect_uri, with state
 //	     /__authport/...                     the emulator control API
 //
 // Access tokens are RFC 9068 JWTs (typ "at+jwt") with iss, sub, aud (the
@@ -78,6 +81,7 @@ const (
 	RouteRevoke     = "POST /revoke"
 	RouteUserinfo   = "/userinfo"
 	RouteIntrospect = "POST /introspect"
+	RouteEndSession = "/logout"
 )
 
 // Options configures the emulator. Every field is optional.
@@ -116,9 +120,14 @@ type Options struct {
 	Addr string
 	// TLS serves HTTPS; use Emulator.Client.
 	TLS bool
-	// NoPasswordGrant, NoRevocation, NoIntrospection and NoUserinfo leave
-	// those features out of the server and its discovery document.
-	NoPasswordGrant, NoRevocation, NoIntrospection, NoUserinfo bool
+	// PostLogoutRedirectURIs are the client's registered post-logout
+	// redirect URIs, compared exactly; empty accepts any http(s) URI on a
+	// loopback host.
+	PostLogoutRedirectURIs []string
+	// NoPasswordGrant, NoRevocation, NoIntrospection, NoUserinfo and
+	// NoEndSession leave those features out of the server and its
+	// discovery document.
+	NoPasswordGrant, NoRevocation, NoIntrospection, NoUserinfo, NoEndSession bool
 	// Logger receives one debug line per request.
 	Logger *slog.Logger
 }

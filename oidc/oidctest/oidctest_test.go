@@ -57,7 +57,7 @@ func TestDiscoveryDocument(t *testing.T) {
 	if algs := d["id_token_signing_alg_values_supported"].([]any); algs[0] != "ES256" {
 		t.Fatal(algs)
 	}
-	for _, k := range []string{"authorization_endpoint", "token_endpoint", "userinfo_endpoint", "revocation_endpoint", "introspection_endpoint"} {
+	for _, k := range []string{"authorization_endpoint", "token_endpoint", "userinfo_endpoint", "revocation_endpoint", "introspection_endpoint", "end_session_endpoint"} {
 		if d[k] == nil {
 			t.Errorf("no %s", k)
 		}
@@ -65,9 +65,9 @@ func TestDiscoveryDocument(t *testing.T) {
 	if code, _, _ := c.do("GET", "/.well-known/openid-configuration", nil, false); code != 404 {
 		t.Fatal("discovery served outside the issuer path")
 	}
-	lean := oidctest.New(t, oidctest.Options{NoPasswordGrant: true, NoRevocation: true, NoIntrospection: true, NoUserinfo: true})
+	lean := oidctest.New(t, oidctest.Options{NoPasswordGrant: true, NoRevocation: true, NoIntrospection: true, NoUserinfo: true, NoEndSession: true})
 	_, d, _ = client{t, lean}.do("GET", "/.well-known/openid-configuration", nil, false)
-	for _, k := range []string{"userinfo_endpoint", "revocation_endpoint", "introspection_endpoint"} {
+	for _, k := range []string{"userinfo_endpoint", "revocation_endpoint", "introspection_endpoint", "end_session_endpoint"} {
 		if d[k] != nil {
 			t.Errorf("%s advertised", k)
 		}
@@ -242,5 +242,100 @@ func TestTLS(t *testing.T) {
 	}
 	if u, _ := url.Parse(emu.OpenURL()); u.Query().Has("insecure") {
 		t.Fatal("insecure with TLS")
+	}
+}
+
+func TestEndSession(t *testing.T) {
+	const back = "http://127.0.0.1:8080/signed-out"
+	tests := []struct {
+		name       string
+		opts       oidctest.Options
+		method     string
+		params     func(tok, foreignID string) url.Values
+		wantCode   int
+		wantLoc    string // exact Location for a redirect
+		wantEnded  bool   // the ID token's session ended
+		wantDenied bool   // a 400 page
+	}{
+		{name: "hint and redirect", method: "GET", params: func(tok, _ string) url.Values {
+			return url.Values{"id_token_hint": {tok}, "post_logout_redirect_uri": {back}, "state": {"st-1"}}
+		}, wantCode: 302, wantLoc: back + "?state=st-1", wantEnded: true},
+		{name: "form post", method: "POST", params: func(tok, _ string) url.Values {
+			return url.Values{"id_token_hint": {tok}, "post_logout_redirect_uri": {back}}
+		}, wantCode: 302, wantLoc: back, wantEnded: true},
+		{name: "client_id and redirect", method: "GET", params: func(string, string) url.Values {
+			return url.Values{"client_id": {"authport-client"}, "post_logout_redirect_uri": {back}}
+		}, wantCode: 302, wantLoc: back},
+		{name: "hint without redirect: signed-out page", method: "GET", params: func(tok, _ string) url.Values {
+			return url.Values{"id_token_hint": {tok}}
+		}, wantCode: 200, wantEnded: true},
+		{name: "redirect naming no client", method: "GET", params: func(string, string) url.Values {
+			return url.Values{"post_logout_redirect_uri": {back}}
+		}, wantCode: 400, wantDenied: true},
+		{name: "unregistered redirect (not loopback)", method: "GET", params: func(tok, _ string) url.Values {
+			return url.Values{"id_token_hint": {tok}, "post_logout_redirect_uri": {"https://evil.example/"}}
+		}, wantCode: 400, wantDenied: true},
+		{name: "registered list", opts: oidctest.Options{PostLogoutRedirectURIs: []string{"https://app.example/bye"}}, method: "GET",
+			params: func(tok, _ string) url.Values {
+				return url.Values{"id_token_hint": {tok}, "post_logout_redirect_uri": {"https://app.example/bye"}}
+			}, wantCode: 302, wantLoc: "https://app.example/bye", wantEnded: true},
+		{name: "not in the registered list", opts: oidctest.Options{PostLogoutRedirectURIs: []string{"https://app.example/bye"}}, method: "GET",
+			params: func(tok, _ string) url.Values {
+				return url.Values{"id_token_hint": {tok}, "post_logout_redirect_uri": {back}}
+			}, wantCode: 400, wantDenied: true},
+		{name: "access token as hint", method: "GET", params: func(_, _ string) url.Values {
+			return url.Values{"id_token_hint": {"ACCESS"}, "post_logout_redirect_uri": {back}}
+		}, wantCode: 400, wantDenied: true},
+		{name: "another issuer's ID token", method: "GET", params: func(_, foreign string) url.Values {
+			return url.Values{"id_token_hint": {foreign}, "post_logout_redirect_uri": {back}}
+		}, wantCode: 400, wantDenied: true},
+		{name: "wrong client_id", method: "GET", params: func(tok, _ string) url.Values {
+			return url.Values{"id_token_hint": {tok}, "client_id": {"other"}, "post_logout_redirect_uri": {back}}
+		}, wantCode: 400, wantDenied: true},
+		{name: "repeated parameter", method: "GET", params: func(tok, _ string) url.Values {
+			return url.Values{"id_token_hint": {tok}, "post_logout_redirect_uri": {back, "http://127.0.0.1:1/"}}
+		}, wantCode: 400, wantDenied: true},
+	}
+	other := oidctest.New(t)
+	other.CreateUser(oidctest.NewUser{Email: "b@example.com", Password: "pw"})
+	foreign, err := other.SignIn(context.Background(), "b@example.com", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			emu := oidctest.New(t, tt.opts)
+			emu.CreateUser(oidctest.NewUser{Email: "a@example.com", Password: "pw"})
+			tok, err := emu.SignIn(context.Background(), "a@example.com", "pw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := tt.params(tok.IDToken, foreign.IDToken)
+			if p.Get("id_token_hint") == "ACCESS" {
+				p.Set("id_token_hint", tok.AccessToken)
+			}
+			hc := *emu.Client()
+			hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			var resp *http.Response
+			if tt.method == "POST" {
+				resp, err = hc.PostForm(emu.URL+"/logout", p)
+			} else {
+				resp, err = hc.Get(emu.URL + "/logout?" + p.Encode())
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantCode || resp.Header.Get("Location") != tt.wantLoc {
+				t.Fatalf("end session: %d %q, want %d %q", resp.StatusCode, resp.Header.Get("Location"), tt.wantCode, tt.wantLoc)
+			}
+			s, _ := emu.Store.Session(tok.SessionID)
+			if ended := !s.Status.Live(); ended != tt.wantEnded {
+				t.Fatalf("session %s, want ended %v", s.Status, tt.wantEnded)
+			}
+			if tt.wantEnded && s.Status != emulator.StatusEnded {
+				t.Fatalf("status %s, want ended", s.Status)
+			}
+		})
 	}
 }

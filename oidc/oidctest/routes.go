@@ -3,6 +3,9 @@ package oidctest
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
+	"html"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,6 +28,9 @@ func (e *Emulator) routes() {
 	}
 	if !e.o.NoIntrospection {
 		m.HandleFunc(RouteIntrospect, e.introspect)
+	}
+	if !e.o.NoEndSession {
+		m.HandleFunc(RouteEndSession, e.endSession)
 	}
 }
 
@@ -69,6 +75,9 @@ func (e *Emulator) discovery(w http.ResponseWriter, r *http.Request) {
 	if !e.o.NoIntrospection {
 		d["introspection_endpoint"] = e.URL + "/introspect"
 		d["introspection_endpoint_auth_methods_supported"] = auth
+	}
+	if !e.o.NoEndSession {
+		d["end_session_endpoint"] = e.URL + "/logout"
 	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	emulator.WriteJSON(w, http.StatusOK, d)
@@ -383,4 +392,94 @@ func (e *Emulator) introspect(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	emulator.WriteJSON(w, http.StatusOK, map[string]bool{"active": false})
+}
+
+// allowedPostLogout checks a post_logout_redirect_uri against
+// Options.PostLogoutRedirectURIs, or, when none are registered, accepts an
+// http(s) URI on a loopback host.
+func (e *Emulator) allowedPostLogout(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Fragment != "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	if len(e.o.PostLogoutRedirectURIs) > 0 {
+		return contains(e.o.PostLogoutRedirectURIs, raw)
+	}
+	h := u.Hostname()
+	ip := net.ParseIP(h)
+	return h == "localhost" || ip != nil && ip.IsLoopback()
+}
+
+// endSession implements OpenID Connect RP-Initiated Logout 1.0 (GET or a
+// form POST). An id_token_hint must be an ID token this issuer minted for
+// the client (expired ones included) and ends its session; client_id, if
+// given, must be the client's (and the hint's audience). A
+// post_logout_redirect_uri needs one of the two to name the client and
+// must be registered; the browser is then sent there (302) with state.
+// Without one a signed-out page is shown. Errors are a 400 page, never a
+// redirect.
+func (e *Emulator) endSession(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		logoutPage(w, http.StatusBadRequest, "The logout request is malformed.")
+		return
+	}
+	for k, v := range r.Form {
+		if len(v) > 1 {
+			logoutPage(w, http.StatusBadRequest, "Parameter "+k+" is repeated.")
+			return
+		}
+	}
+	hint, clientID := r.Form.Get("id_token_hint"), r.Form.Get("client_id")
+	redirect, state := r.Form.Get("post_logout_redirect_uri"), r.Form.Get("state")
+	var sid string
+	if hint != "" {
+		m, ok := e.Minted(hint)
+		if !ok || m.Header["typ"] != "JWT" || m.Claims["aud"] != e.ClientID {
+			logoutPage(w, http.StatusBadRequest, "The id_token_hint is not an ID token this issuer issued to the client.")
+			return
+		}
+		sid = m.SessionID
+	}
+	if clientID != "" && clientID != e.ClientID {
+		logoutPage(w, http.StatusBadRequest, "Unknown client_id.")
+		return
+	}
+	if redirect != "" {
+		if hint == "" && clientID == "" {
+			logoutPage(w, http.StatusBadRequest, "post_logout_redirect_uri needs id_token_hint or client_id.")
+			return
+		}
+		if !e.allowedPostLogout(redirect) {
+			logoutPage(w, http.StatusBadRequest, "post_logout_redirect_uri is not registered for this client.")
+			return
+		}
+	}
+	if sid != "" {
+		_ = e.Store.EndSession(sid) // an unknown or ended session is already over
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if redirect == "" {
+		logoutPage(w, http.StatusOK, "You have signed out.")
+		return
+	}
+	to, _ := url.Parse(redirect)
+	if state != "" {
+		q := to.Query()
+		q.Set("state", state)
+		to.RawQuery = q.Encode()
+	}
+	http.Redirect(w, r, to.String(), http.StatusFound)
+}
+
+func logoutPage(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign out</title></head>\n<body><main><h1>Sign out</h1><p id=\"logout-message\">%s</p></main></body></html>\n", html.EscapeString(msg))
 }

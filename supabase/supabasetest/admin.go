@@ -158,9 +158,7 @@ func (e *Emulator) handleAdminList(w http.ResponseWriter, r *http.Request) {
 	}
 	var all []userJSON
 	for _, u := range e.srv.Store.Users() {
-		if u.Metadata[mdDeleted] == nil {
-			all = append(all, e.userJSON(u))
-		}
+		all = append(all, e.userJSON(u))
 	}
 	total := len(all)
 	from := min((page-1)*perPage, total)
@@ -257,20 +255,18 @@ func (e *Emulator) handleAdminUpdate(w http.ResponseWriter, r *http.Request) {
 	emulator.WriteJSON(w, http.StatusOK, e.userJSON(u))
 }
 
-// handleAdminDelete deletes a user. The emulator core cannot remove a
-// user, so the user is marked deleted: invisible to every route, its
-// sessions ended; its email address stays reserved.
+// handleAdminDelete deletes a user for good (Store.DeleteUser), as
+// GoTrue's hard delete does: the user is gone from every route, their
+// sessions and refresh tokens end, and the email address is free for a new
+// sign-up. A body asking for a soft delete ({"should_soft_delete":true},
+// which GoTrue answers by obfuscating the address) is treated the same.
 func (e *Emulator) handleAdminDelete(w http.ResponseWriter, r *http.Request) {
 	u, ok := e.adminUser(w, r)
 	if !ok {
 		return
 	}
-	if err := e.srv.Store.DisableUser(u.ID); err != nil {
-		e.fail(w, r, &apiErr{500, "", "Database error deleting user"})
-		return
-	}
-	if _, err := e.srv.Store.UpdateMetadata(u.ID, map[string]any{mdDeleted: e.now()}); err != nil {
-		e.fail(w, r, &apiErr{500, "", "Database error deleting user"})
+	if err := e.srv.Store.DeleteUser(u.ID); err != nil {
+		e.fail(w, r, &apiErr{404, "user_not_found", "User not found"})
 		return
 	}
 	emulator.WriteJSON(w, http.StatusOK, map[string]any{})

@@ -110,9 +110,6 @@ func (e *Emulator) handleIdP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) completeFlow(f *flow, u *emulator.User) (string, error) {
-	if u.Metadata[mdDeleted] != nil {
-		return "", emulator.ErrNotFound
-	}
 	if _, err := e.srv.Store.UpdateMetadata(u.ID, map[string]any{mdApp: providersWith(mdMap(u, mdApp), f.provider)}); err != nil {
 		return "", err
 	}

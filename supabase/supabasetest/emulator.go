@@ -32,9 +32,10 @@
 //
 // The shared control API of internal/emulator is served under /__authport/.
 // Differences from the real service are listed in the README section
-// (docs/providers/supabase.md): no email or SMS is sent, phone, MFA, SSO
-// and anonymous sign-ins are not emulated, deleted users keep their email
-// address reserved.
+// (docs/providers/supabase.md): no email or SMS is sent; phone, MFA, SSO
+// and anonymous sign-ins are not emulated. DELETE /admin/users/{id} is a
+// hard delete (the address is free again) even when a soft delete is
+// asked for.
 package supabasetest
 
 import (

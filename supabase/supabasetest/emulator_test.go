@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	auth "github.com/supabase-community/auth-go"
 	"github.com/supabase-community/auth-go/types"
 
@@ -388,4 +389,48 @@ func TestProjectHarness(t *testing.T) {
 	}
 	h.Name = "supabase-public-api"
 	conformance.Run(t, h)
+}
+
+func TestAdminDeleteFreesAddress(t *testing.T) {
+	emu := supabasetest.New(t)
+	const email, pw = "gone@example.com", "pw-12345678"
+	uid, err := emu.CreateUser(supabasetest.User{Email: email, Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := sdk(emu, emu.AnonKey)
+	admin := sdk(emu, emu.ServiceRoleKey).WithToken(emu.ServiceRoleKey)
+	tok, err := anon.SignInWithEmailPassword(email, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.AdminDeleteUser(types.AdminDeleteUserRequest{UserID: uuid.MustParse(uid)}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		run  func() error
+		ok   bool
+	}{
+		{"old access token", func() error { _, err := anon.WithToken(tok.AccessToken).GetUser(); return err }, false},
+		{"old refresh token", func() error { _, err := anon.RefreshToken(tok.RefreshToken); return err }, false},
+		{"old password", func() error { _, err := anon.SignInWithEmailPassword(email, pw); return err }, false},
+		{"second delete", func() error {
+			return admin.AdminDeleteUser(types.AdminDeleteUserRequest{UserID: uuid.MustParse(uid)})
+		}, false},
+		{"sign-up with the freed address", func() error {
+			_, err := anon.Signup(types.SignupRequest{Email: email, Password: "another-pw-123"})
+			return err
+		}, true},
+		{"sign-in as the new account", func() error { _, err := anon.SignInWithEmailPassword(email, "another-pw-123"); return err }, true},
+	}
+	for _, s := range steps {
+		if err := s.run(); (err == nil) != s.ok {
+			t.Fatalf("%s: err = %v, want success %v", s.name, err, s.ok)
+		}
+	}
+	u, err := admin.AdminListUsers(types.AdminListUsersRequest{})
+	if err != nil || len(u.Users) != 1 || u.Users[0].ID.String() == uid {
+		t.Fatalf("admin list after re-sign-up: %+v %v", u, err)
+	}
 }

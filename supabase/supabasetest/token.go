@@ -85,7 +85,7 @@ func (e *Emulator) checkPassword(email, password string) (*emulator.User, *apiEr
 	u, err := e.srv.Store.CheckPassword(email, password)
 	if errors.Is(err, emulator.ErrDisabled) {
 		x, uerr := e.srv.Store.UserByEmail(email)
-		if uerr != nil || x.Metadata[mdDeleted] != nil {
+		if uerr != nil {
 			return nil, invalid
 		}
 		if e.banned(x) {
@@ -93,7 +93,7 @@ func (e *Emulator) checkPassword(email, password string) (*emulator.User, *apiEr
 		}
 		u, err = e.srv.Store.CheckPassword(email, password)
 	}
-	if err != nil || u.Metadata[mdDeleted] != nil {
+	if err != nil {
 		return nil, invalid
 	}
 	if mdTime(u, mdConfirmedAt) == nil {

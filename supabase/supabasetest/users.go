@@ -26,7 +26,6 @@ const (
 	mdBannedUntil  = "banned_until"
 	mdUpdatedAt    = "updated_at"
 	mdIdentityID   = "identity_id"
-	mdDeleted      = "deleted_at"
 	mdIsAnonymous  = "is_anonymous"
 	defaultRole    = "authenticated"
 	defaultAud     = "authenticated"
@@ -112,10 +111,10 @@ func (e *Emulator) newUser(email, password string, app, userMeta map[string]any,
 
 func (e *Emulator) now() time.Time { return e.srv.Clock.Now() }
 
-// lookupUser returns a live (not deleted) user by id.
+// lookupUser returns a user by id (deleted users are gone from the store).
 func (e *Emulator) lookupUser(id string) (*emulator.User, bool) {
 	u, err := e.srv.Store.User(id)
-	if err != nil || u.Metadata[mdDeleted] != nil {
+	if err != nil {
 		return nil, false
 	}
 	return u, true

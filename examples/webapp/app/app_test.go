@@ -349,7 +349,16 @@ func TestAppFlows(t *testing.T) {
 			// provider revokes at once.
 			old := c.hc.Jar.Cookies(mustURL(s.URL))
 			r = c.do("POST", "/auth/logout", url.Values{}, "Origin", s.URL, "Sec-Fetch-Site", "same-origin", "Accept", htmlAccept)
-			if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" {
+			if authport.Has(s.App.Auth, authport.CapLogoutRedirect) {
+				// Through the provider's logout page (which ends its own
+				// browser session) and back to the home page.
+				loc := r.header.Get("Location")
+				if r.status != http.StatusSeeOther || s.App.Emulator == nil || !strings.HasPrefix(loc, s.App.Emulator.URL+"/") {
+					t.Errorf("sign-out: %d to %q, want the provider's logout page", r.status, loc)
+				} else if r = c.do("GET", loc, nil, "Accept", htmlAccept); r.status/100 != 3 || r.header.Get("Location") != s.URL+"/" {
+					t.Errorf("provider logout page: %d to %q, want %s/", r.status, r.header.Get("Location"), s.URL)
+				}
+			} else if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" {
 				t.Errorf("sign-out: %d to %q", r.status, r.header.Get("Location"))
 			}
 			r = c.do("GET", "/app/", nil, "Accept", htmlAccept)

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/authport/authport"
@@ -82,22 +83,47 @@ func (a *App) routes() http.Handler {
 	mux.Handle("GET /api/me", authport.Require()(http.HandlerFunc(a.me)))
 
 	mux.HandleFunc("/", a.notFound)
-	return a.Web.Middleware(securityHeaders(mux))
+	return a.Web.Middleware(a.securityHeaders(mux))
 }
 
 // securityHeaders sets the headers every response of the app's own pages
 // carries; /auth/ responses set their own.
-func securityHeaders(next http.Handler) http.Handler {
+func (a *App) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/auth/") {
 			h := w.Header()
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Referrer-Policy", "same-origin")
 			h.Set("X-Frame-Options", "DENY")
-			h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+			h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action "+
+				a.formAction(r)+"; frame-ancestors 'none'; base-uri 'none'")
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// formAction is the CSP form-action source list of a page. The sign-out
+// form posts to /auth/logout, which sends a browser on to the provider's
+// logout page when the adapter has one (authport.LogoutRedirector), and
+// Chromium applies form-action to that redirect too: a signed-in user's
+// pages therefore also allow the logout page's origin. LogoutURL only
+// builds a URL; it makes no request.
+func (a *App) formAction(r *http.Request) string {
+	src := "'self'"
+	lr, ok := a.Auth.(authport.LogoutRedirector)
+	s, signedIn := authport.SessionFrom(r.Context())
+	if !ok || !signedIn || !authport.Has(a.Auth, authport.CapLogoutRedirect) {
+		return src
+	}
+	u, err := lr.LogoutURL(r.Context(), s, "")
+	if err != nil {
+		return src
+	}
+	if pu, err := url.Parse(u); err == nil && (pu.Scheme == "https" || pu.Scheme == "http") && pu.Host != "" &&
+		!strings.ContainsAny(pu.Host, " ;,'") {
+		src += " " + pu.Scheme + "://" + pu.Host
+	}
+	return src
 }
 
 // staticHandler lets browsers cache the stylesheet and script briefly.
