@@ -510,9 +510,10 @@ func (w *Web) handleLogout(rw http.ResponseWriter, r *http.Request) {
 		// still ask the provider to end the session it names.
 		s = &Session{Provider: w.provider(), UserID: t.UserID, SessionID: t.SessionID}
 	}
+	var revokeErr error
 	if rv, ok := w.auth.(Revoker); ok && s != nil && Has(w.auth, CapRevoke) {
-		err := rv.Revoke(ctx, s, t)
-		w.emit(ctx, Event{Type: EventRevoke, Provider: w.provider(), Kind: KindOf(err), Err: err, UserID: s.UserID, SessionID: s.SessionID})
+		revokeErr = rv.Revoke(ctx, s, t)
+		w.emit(ctx, Event{Type: EventRevoke, Provider: w.provider(), Kind: KindOf(revokeErr), Err: revokeErr, UserID: s.UserID, SessionID: s.SessionID})
 	}
 	if _, ok := cookieValue(r, w.cfg.CookieName); (ok && !st.cleared) || st.refreshed {
 		w.clearCookie(rw, w.cfg.CookieName)
@@ -533,6 +534,13 @@ func (w *Web) handleLogout(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.emit(ctx, e)
 	st.session, st.tokens, st.err = nil, nil, ErrNoCredential
+	if KindOf(revokeErr) == ErrProviderUnavailable {
+		// The cookie is gone, but the provider could not confirm that the
+		// session ended (security.md F8: an unconfirmed revocation fails
+		// the request): say so rather than report a clean sign-out.
+		w.writeError(rw, r, revokeErr, st)
+		return
+	}
 	if browser {
 		seeOther(rw, target)
 		return

@@ -313,6 +313,30 @@ func TestLogoutMethodsAndAPI(t *testing.T) {
 	}
 }
 
+// TestLogoutUnconfirmedRevocation: when the provider cannot confirm the
+// revocation, sign-out clears the cookie but answers 503 instead of
+// reporting a clean sign-out (security.md F8).
+func TestLogoutUnconfirmedRevocation(t *testing.T) {
+	e := newEnv(t, func(p *fakeProvider) Authenticator { return pwAuth{p} }, nil)
+	h := e.site()
+	e.p.revokeDown.Store(true)
+	cookie, _ := e.sealedCookie(t)
+	for _, browser := range []bool{false, true} {
+		r := httptest.NewRequest("POST", "/auth/logout", nil)
+		r.Header.Set("Cookie", cookie)
+		if browser {
+			r.Header.Set("Accept", "text/html")
+		}
+		rec := serve(h, r)
+		if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("browser=%v: status %d, want 503 with Retry-After", browser, rec.Code)
+		}
+		if c := setCookies(rec)["__Host-authport"]; c == nil || c.MaxAge >= 0 {
+			t.Fatalf("browser=%v: cookie not cleared", browser)
+		}
+	}
+}
+
 func TestSessionEndpointFailsClosed(t *testing.T) {
 	e := newEnv(t, func(p *fakeProvider) Authenticator { return pwAuth{p} }, nil)
 	cookie, _ := e.sealedCookie(t)

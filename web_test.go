@@ -49,6 +49,7 @@ type fakeProvider struct {
 	verifyCalls  atomic.Int32
 	refreshDelay time.Duration
 	unavailable  atomic.Bool
+	revokeDown   atomic.Bool
 }
 
 type fakeToken struct {
@@ -161,6 +162,9 @@ func (p *fakeProvider) doRefresh(_ context.Context, rt string) (*Tokens, error) 
 
 func (p *fakeProvider) revoke(_ context.Context, s *Session, _ *Tokens) error {
 	p.revokeCalls.Add(1)
+	if p.revokeDown.Load() {
+		return NewError(ErrProviderUnavailable, "fake", "revoke", "provider down")
+	}
 	p.mu.Lock()
 	p.revoked[s.SessionID] = true
 	p.mu.Unlock()

@@ -19,17 +19,25 @@ import (
 // site is an application written once against authport: the same routes
 // every adapter is tested through.
 type site struct {
-	srv *httptest.Server
-	web *authport.Web
+	srv    *httptest.Server
+	web    *authport.Web
+	sealer *authport.Sealer
 }
+
+// siteCookie is the session cookie name of the suite's site.
+const siteCookie = "authport_conformance"
 
 func (s *suite) newSite(t *testing.T) *site {
 	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	web, err := authport.NewWeb(s.h.Authenticator, authport.Config{CookieKeys: [][]byte{key}, Insecure: true})
+	web, err := authport.NewWeb(s.h.Authenticator, authport.Config{CookieKeys: [][]byte{key}, CookieName: siteCookie, Insecure: true})
 	if err != nil {
 		t.Fatalf("NewWeb: %v", err)
+	}
+	sealer, err := authport.NewSealer([][]byte{key})
+	if err != nil {
+		t.Fatal(err)
 	}
 	app := http.NewServeMux()
 	app.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -53,7 +61,7 @@ func (s *suite) newSite(t *testing.T) *site {
 	mux.Handle("/auth/", web.Handler())
 	srv := httptest.NewServer(web.Middleware(mux))
 	t.Cleanup(srv.Close)
-	return &site{srv: srv, web: web}
+	return &site{srv: srv, web: web, sealer: sealer}
 }
 
 type resp struct {
@@ -210,6 +218,56 @@ func (s *suite) routeProtection(t *testing.T) {
 		h["Sec-Fetch-Site"] = []string{"cross-site"}
 		if r := st.do(t, "POST", "/auth/logout", h); r.status != http.StatusForbidden {
 			t.Fatalf("cross-origin logout: %d, want 403", r.status)
+		}
+	})
+	s.run(t, "LogoutEndsSession", func(t *testing.T) {
+		// A browser holding authport's sealed cookie signs out with a
+		// same-origin form post: the cookie is cleared, the browser is
+		// sent to the provider's logout page (LogoutRedirector) or to the
+		// after-logout path, and the provider-side session has ended where
+		// the adapter can revoke.
+		u := s.newUser(t, nil)
+		tok := s.signIn(t, u)
+		sealed, err := st.sealer.Seal(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jar := map[string][]string{"Cookie": {siteCookie + "=" + sealed}}
+		r := st.do(t, "GET", "/auth/session", jar)
+		if !strings.Contains(r.body, `"authenticated":true`) {
+			t.Fatalf("sealed cookie not signed in: %d %q", r.status, r.body)
+		}
+		h := map[string][]string{"Cookie": jar["Cookie"], "Accept": {"text/html"},
+			"Content-Type": {"application/x-www-form-urlencoded"}, "Origin": {st.srv.URL}, "Sec-Fetch-Site": {"same-origin"}}
+		r = st.do(t, "POST", "/auth/logout", h)
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("logout: status %d, want 303 (body %q)", r.status, r.body)
+		}
+		cleared := false
+		for _, sc := range r.header.Values("Set-Cookie") {
+			if strings.HasPrefix(sc, siteCookie+"=") && (strings.Contains(sc, "Max-Age=0") || strings.Contains(sc, "Max-Age=-1")) {
+				cleared = true
+			}
+		}
+		if !cleared {
+			t.Fatalf("logout did not clear the session cookie: %q", r.header.Values("Set-Cookie"))
+		}
+		loc, err := url.Parse(r.header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, _ := url.Parse(st.srv.URL)
+		if authport.Has(s.h.Authenticator, authport.CapLogoutRedirect) {
+			if !loc.IsAbs() || loc.Host == app.Host {
+				t.Fatalf("Location %q, want the provider's logout page", loc)
+			}
+		} else if loc.IsAbs() && loc.Host != app.Host {
+			t.Fatalf("Location %q leaves the app although the adapter has no logout page", loc)
+		}
+		strict, ok := s.h.Authenticator.(authport.StrictVerifier)
+		if ok && authport.Has(s.h.Authenticator, authport.CapStrictVerify) && authport.Has(s.h.Authenticator, authport.CapRevoke) {
+			_, err := strict.VerifyStrict(t.Context(), s.h.credential(tok))
+			wantKind(t, err, authport.ErrRevoked)
 		}
 	})
 	s.run(t, "ExpiredToken401", func(t *testing.T) {
