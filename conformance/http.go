@@ -1,15 +1,18 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +25,25 @@ type site struct {
 	srv    *httptest.Server
 	web    *authport.Web
 	sealer *authport.Sealer
+	logs   *syncBuffer
+}
+
+// syncBuffer collects the site's log output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // siteCookie is the session cookie name of the suite's site.
@@ -31,7 +53,9 @@ func (s *suite) newSite(t *testing.T) *site {
 	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	web, err := authport.NewWeb(s.h.Authenticator, authport.Config{CookieKeys: [][]byte{key}, CookieName: siteCookie, Insecure: true})
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	web, err := authport.NewWeb(s.h.Authenticator, authport.Config{CookieKeys: [][]byte{key}, CookieName: siteCookie, Insecure: true, Logger: logger})
 	if err != nil {
 		t.Fatalf("NewWeb: %v", err)
 	}
@@ -61,7 +85,7 @@ func (s *suite) newSite(t *testing.T) *site {
 	mux.Handle("/auth/", web.Handler())
 	srv := httptest.NewServer(web.Middleware(mux))
 	t.Cleanup(srv.Close)
-	return &site{srv: srv, web: web, sealer: sealer}
+	return &site{srv: srv, web: web, sealer: sealer, logs: logs}
 }
 
 type resp struct {
@@ -268,6 +292,22 @@ func (s *suite) routeProtection(t *testing.T) {
 		if ok && authport.Has(s.h.Authenticator, authport.CapStrictVerify) && authport.Has(s.h.Authenticator, authport.CapRevoke) {
 			_, err := strict.VerifyStrict(t.Context(), s.h.credential(tok))
 			wantKind(t, err, authport.ErrRevoked)
+		}
+	})
+	defer s.run(t, "NoSecretInLogs", func(t *testing.T) {
+		// Every request above (sign-in state, refusals, sign-out) was
+		// logged at debug level; no credential may appear in the log.
+		logs := st.logs.String()
+		if logs == "" {
+			t.Fatal("the site logged nothing at debug level; events are expected")
+		}
+		for _, secret := range []string{cred.Token, tok.RefreshToken, tok.IDToken} {
+			if len(secret) >= 16 && strings.Contains(logs, secret) {
+				t.Fatal("a credential appears in the log")
+			}
+		}
+		if strings.Contains(logs, "eyJ") {
+			t.Fatal("something token-shaped appears in the log")
 		}
 	})
 	s.run(t, "ExpiredToken401", func(t *testing.T) {
