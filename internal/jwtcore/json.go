@@ -199,7 +199,11 @@ func (p *parser) array(depth int) ([]any, error) {
 
 func (p *parser) object(depth int) (map[string]any, error) {
 	p.i++ // {
-	m := make(map[string]any, 16)
+	hint := 4
+	if depth == 0 {
+		hint = 16
+	}
+	m := make(map[string]any, hint)
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
