@@ -162,6 +162,9 @@ type ActionError struct {
 	PendingToken string
 	// Organizations lists the organisation ids to choose from, if any.
 	Organizations []string
+	// OrganizationNames maps ids of Organizations to display names, where
+	// the provider gave them (WorkOS does), for a chooser to show.
+	OrganizationNames map[string]string
 }
 
 // Error describes the action without the pending token.

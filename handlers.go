@@ -1,17 +1,13 @@
 package authport
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"html/template"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,8 +27,9 @@ const (
 	flowMaxAge = 10 * time.Minute
 )
 
-// PageData is what the "login" and "error" templates are executed with;
-// supply Config.Templates to replace the built-in pages.
+// PageData is what the "login", "error" and "continue" templates are
+// executed with; supply Config.Templates to replace the built-in pages (a
+// Config.Templates without "continue" keeps the built-in continue page).
 type PageData struct {
 	// Title is the page heading ("Sign in", "Create account", "Forbidden").
 	Title string
@@ -56,6 +53,13 @@ type PageData struct {
 	SignUpURL string
 	// RedirectURL links to the provider's hosted sign-in, when available.
 	RedirectURL string
+	// Step is the pending sign-in step the "continue" page asks for: an
+	// Action ("email_verification_required" and "mfa_required" take a
+	// one-time code, posted as "code"; "organization_selection_required"
+	// takes one of Organizations, posted as "organization").
+	Step string
+	// Organizations are the organisations the "continue" page offers.
+	Organizations []PageOrganization
 }
 
 // Handler returns the provider-agnostic authentication endpoints, to be
@@ -77,6 +81,9 @@ type PageData struct {
 //     constant time, exchanges the code with the PKCE verifier, sets the
 //     session cookie and redirects to return_to. The flow cookie is single
 //     use.
+//   - GET and POST /auth/continue (adapters that are ActionContinuers):
+//     finishing a sign-in the provider interrupted with an *ActionError
+//     (see "Continuing a sign-in" below).
 //   - POST /auth/logout: revokes the session where the adapter can, clears
 //     the cookies, then 303 (forms, browsers) to the provider's logout page
 //     when the adapter is a LogoutRedirector and a session was signed out
@@ -96,6 +103,44 @@ type PageData struct {
 // per client IP and per email address. Bodies are capped at 16 KiB; a
 // malformed, non-UTF-8 or oversized body is a 400 and changes nothing.
 // The handler runs w's Middleware itself when it is not already upstream.
+//
+// # Continuing a sign-in
+//
+// When a password sign-in, a sign-up or the callback's code exchange fails
+// with an *ActionError that the adapter can finish (an ActionContinuer
+// whose CanContinue says so: email verification, MFA, organisation
+// selection), the step (the provider's pending token, the action, the
+// organisations offered, return_to) is sealed into a cookie named
+// CookieName + "-pending" that lives 10 minutes (HttpOnly, SameSite=Lax,
+// like the flow cookie). The pending token is never put in a URL, a page,
+// a JSON body or a log. Then:
+//
+//   - a browser (form post, callback) gets a 303 to /auth/continue, a form
+//     asking for the code (autocomplete="one-time-code") or a choice of
+//     organisation (radio buttons). Its POST (form or JSON {"code"} /
+//     {"organization"}; cross-origin protected, rate limited per client
+//     IP and per pending step, body capped like the others) calls
+//     ContinueSignIn, starts the session as a sign-in does, clears the
+//     pending cookie and redirects to return_to (303), or answers 200 with
+//     the session (JSON). A wrong code shows the form again (401) and
+//     keeps the step; a further step (organisation selection after email
+//     verification) replaces it;
+//   - an API client gets 401 {"error":"action_required",
+//     "error_description", "action", "organizations":[{"id","name"}],
+//     "continue_url"} with the pending cookie, and posts the input to
+//     continue_url; GET /auth/continue answers {"action", "organizations",
+//     "continue_url"} for the step in progress;
+//   - a missing, tampered or expired pending cookie is a 400 (a page or
+//     JSON saying to sign in again) that clears it and changes nothing.
+//
+// A step that takes no input here (ActionSSO, or an action the adapter
+// cannot continue) shows the sign-in form with a message and, when the
+// adapter has RedirectSignIn, a link to the hosted page (with the
+// organisation for single sign-on when exactly one is known); API clients
+// get the 401 body with "login_url" instead of "continue_url". It is a
+// link rather than a redirect because Chromium applies the sign-in page's
+// Content-Security-Policy form-action 'self' to every redirect of the
+// form post, which would block the hop to the provider.
 func (w *Web) Handler() http.Handler { return w.handler }
 
 func (w *Web) buildHandler() (http.Handler, error) {
@@ -118,6 +163,10 @@ func (w *Web) buildHandler() (http.Handler, error) {
 		mux.Handle("POST "+b+"/signup", post(func(rw http.ResponseWriter, r *http.Request) { w.passwordPost(rw, r, true) }))
 		mux.HandleFunc("GET "+b+"/callback", w.handleCallback)
 		mux.Handle("POST "+b+"/refresh", post(w.handleRefresh))
+		if _, ok := w.continuer(); ok {
+			mux.HandleFunc("GET "+b+"/continue", w.handleContinuePage)
+			mux.Handle("POST "+b+"/continue", post(w.handleContinue))
+		}
 	}
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if st := stateFrom(r.Context()); st != nil && st.web == w {
@@ -255,14 +304,10 @@ func invalidInput(op, reason string) error { return NewError(ErrInvalidInput, ""
 // readCredentials parses a form or JSON body of at most MaxBodySize bytes.
 func readCredentials(rw http.ResponseWriter, r *http.Request, op string) (credentials, error) {
 	var c credentials
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxBodySize))
+	body, mt, err := readBody(rw, r, op)
 	if err != nil {
-		return c, invalidInput(op, "body too large or unreadable")
+		return c, err
 	}
-	if !utf8.Valid(body) {
-		return c, invalidInput(op, "body is not UTF-8")
-	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/x-www-form-urlencoded":
 		vals, err := url.ParseQuery(string(body))
@@ -276,12 +321,8 @@ func readCredentials(rw http.ResponseWriter, r *http.Request, op string) (creden
 		}
 		c = credentials{Email: vals.Get("email"), Password: vals.Get("password"), ReturnTo: vals.Get("return_to")}
 	case "application/json":
-		dec := json.NewDecoder(bytes.NewReader(body))
-		if err := dec.Decode(&c); err != nil {
-			return c, invalidInput(op, "malformed JSON")
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			return c, invalidInput(op, "trailing data after JSON")
+		if err := decodeJSON(body, &c); err != nil {
+			return c, invalidInput(op, err.Error())
 		}
 	default:
 		return c, invalidInput(op, "unsupported content type")
@@ -310,7 +351,16 @@ func (w *Web) passwordPost(rw http.ResponseWriter, r *http.Request, signUp bool)
 	var email string
 	fail := func(err error) {
 		w.emit(ctx, Event{Type: EventSignInFailed, Provider: w.provider(), Kind: KindOf(err), Err: err, Path: r.URL.Path})
+		var ae *ActionError
+		isAction := errors.As(err, &ae)
+		if isAction && w.startStep(rw, r, ae, rt, form) {
+			return // on to /continue
+		}
 		if !form {
+			if isAction {
+				w.writeActionJSON(rw, r, ae, stepOrgs(ae), rt, false)
+				return
+			}
 			writeAPIError(rw, r, err)
 			return
 		}
@@ -318,6 +368,11 @@ func (w *Web) passwordPost(rw http.ResponseWriter, r *http.Request, signUp bool)
 		errorHeaders(rw.Header(), k, err)
 		d := w.formData(signUp, rt, email)
 		d.Message = formMessage(err, signUp)
+		if isAction {
+			if u := w.stepRedirectURL(ae, stepOrgs(ae), rt); u != "" {
+				d.RedirectURL = u
+			}
+		}
 		w.writePage(rw, r, "login", k.Status(), d)
 	}
 	if !Has(w.auth, capab) {
@@ -365,6 +420,7 @@ func (w *Web) passwordPost(rw http.ResponseWriter, r *http.Request, signUp bool)
 		fail(err)
 		return
 	}
+	w.clearPending(rw, r)
 	typ := EventSignIn
 	if signUp {
 		typ = EventSignUp
@@ -391,7 +447,7 @@ func formMessage(err error, signUp bool) string {
 		case ActionSelectOrganization:
 			return "Choose an organisation to continue."
 		case ActionSSO:
-			return "This account signs in with single sign-on."
+			return "This account signs in with your organisation's single sign-on: continue there."
 		}
 		return k.Description()
 	case k == ErrInvalidCredential || k == ErrExpired || k == ErrRevoked:
@@ -522,6 +578,7 @@ func (w *Web) handleLogout(rw http.ResponseWriter, r *http.Request) {
 	if _, ok := cookieValue(r, w.flowName); ok {
 		w.clearCookie(rw, w.flowName)
 	}
+	w.clearPending(rw, r)
 	browser := isForm(r) || acceptsHTML(r)
 	e := Event{Type: EventSignOut, Provider: w.provider()}
 	target := w.cfg.AfterLogoutPath
@@ -691,6 +748,14 @@ func (w *Web) handleCallback(rw http.ResponseWriter, r *http.Request) {
 	}
 	t, err := rd.Exchange(ctx, Callback{Query: q, CodeVerifier: f.verifier, RedirectURI: f.redirectURI})
 	if err != nil {
+		var ae *ActionError
+		if errors.As(err, &ae) {
+			w.emit(ctx, Event{Type: EventSignInFailed, Provider: p, Kind: ErrActionRequired, Err: err, Path: r.URL.Path})
+			if !w.startStep(rw, r, ae, w.returnTo(f.returnTo), true) {
+				w.actionFail(rw, r, ae, w.returnTo(f.returnTo), true)
+			}
+			return
+		}
 		fail(err)
 		return
 	}
@@ -699,6 +764,7 @@ func (w *Web) handleCallback(rw http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
+	w.clearPending(rw, r)
 	w.emit(ctx, Event{Type: EventSignIn, Provider: p, UserID: s.UserID, SessionID: s.SessionID})
 	seeOther(rw, w.returnTo(f.returnTo))
 }
@@ -724,6 +790,11 @@ input{box-sizing:border-box;width:100%;padding:.6rem;font-size:1rem;border:1px s
 input:focus,button:focus,a:focus{outline:3px solid #1a5fb4;outline-offset:2px}
 button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:4px;background:#1a5fb4;color:#fff;cursor:pointer}
 [role=alert]{padding:.75rem;border-radius:4px;background:#fdecea;color:#8a1c1c}
+fieldset{border:0;padding:0;margin:1rem 0 0}
+legend{font-weight:600;padding:0}
+.choice{display:flex;align-items:center;gap:.5rem;margin:.6rem 0}
+.choice input{width:auto;margin:0}
+.choice label{margin:0;font-weight:400}
 a{color:#1a5fb4}
 </style>
 </head>
@@ -754,7 +825,37 @@ a{color:#1a5fb4}
 {{- define "error" -}}
 {{template "head" .}}
 <p>{{.Message}}</p>
+{{if .RedirectURL}}<p><a href="{{.RedirectURL}}">Continue with {{.Provider}}</a></p>{{end}}
 {{if .LoginURL}}<p><a href="{{.LoginURL}}">Sign in</a></p>{{end}}
+</main>
+</body>
+</html>
+{{end}}
+
+{{- define "continue" -}}
+{{template "head" .}}
+{{if .Message}}<p id="form-message" role="alert">{{.Message}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+{{- if eq .Step "organization_selection_required"}}
+{{- if .Organizations}}
+<fieldset{{if .Message}} aria-describedby="form-message"{{end}}>
+<legend>Sign in to</legend>
+{{- range $i, $o := .Organizations}}
+<div class="choice"><input type="radio" id="org-{{$i}}" name="organization" value="{{$o.ID}}"{{if eq $i 0}} required{{end}}><label for="org-{{$i}}">{{if $o.Name}}{{$o.Name}}{{else}}{{$o.ID}}{{end}}</label></div>
+{{- end}}
+</fieldset>
+{{- else}}
+<label for="organization">Organisation ID</label>
+<input id="organization" name="organization" type="text" required autofocus maxlength="128" spellcheck="false" autocomplete="off"{{if .Message}} aria-describedby="form-message"{{end}}>
+{{- end}}
+{{- else}}
+<p id="code-hint">{{if eq .Step "mfa_required"}}Enter the code from your authenticator app.{{else}}Enter the code we sent to your email address.{{end}}</p>
+<label for="code">{{if eq .Step "mfa_required"}}Authentication code{{else}}Verification code{{end}}</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength="64" spellcheck="false" aria-describedby="code-hint{{if .Message}} form-message{{end}}">
+{{- end}}
+<button type="submit">Continue</button>
+</form>
+{{if .LoginURL}}<p><a href="{{.LoginURL}}">Start over</a></p>{{end}}
 </main>
 </body>
 </html>

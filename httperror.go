@@ -246,13 +246,19 @@ func isForm(r *http.Request) bool {
 	return err == nil && mt == "application/x-www-form-urlencoded"
 }
 
-// writePage renders the named built-in (or Config.Templates) page.
+// writePage renders the named built-in (or Config.Templates) page. A
+// Config.Templates that does not define name (the optional "continue")
+// leaves the built-in page in place.
 func (w *Web) writePage(rw http.ResponseWriter, r *http.Request, name string, status int, d *PageData) {
 	if d.Status == 0 {
 		d.Status = status
 	}
+	pages := w.pages
+	if pages == nil || pages.Lookup(name) == nil {
+		pages = builtinPages
+	}
 	var buf bytes.Buffer
-	if err := w.pages.ExecuteTemplate(&buf, name, d); err != nil {
+	if err := pages.ExecuteTemplate(&buf, name, d); err != nil {
 		if w.logger != nil {
 			w.logger.LogAttrs(r.Context(), slog.LevelError, "authport: page template failed", slog.String("template", name), slog.String("error", err.Error()))
 		}

@@ -16,9 +16,9 @@
 // (a bearer token or a session cookie) into a verified [Session]. Everything
 // else is an optional capability discovered by type assertion, as io.WriterTo
 // is: [PasswordSignIn], [SignUp], [RedirectSignIn], [Refresher], [Revoker],
-// [StrictVerifier], [LogoutRedirector]. An adapter that lacks a capability says why through
-// [Describer], so the conformance suite reports it as not applicable rather
-// than passing it silently.
+// [StrictVerifier], [LogoutRedirector], [ActionContinuer]. An adapter that
+// lacks a capability says why through [Describer], so the conformance
+// suite reports it as not applicable rather than passing it silently.
 //
 // # Decisions
 //
@@ -41,8 +41,8 @@
 // [Web.Middleware] attaches the verified [Session] to the request context
 // (read it with [SessionFrom] and [Check]); [Require], [RequireRole],
 // [RequirePermission] and [RequireOrg] block subtrees; [Web.Handler] serves
-// /auth/login, /signup, /callback, /logout, /session and /refresh;
-// [WriteError] is the one error response. Decisions:
+// /auth/login, /signup, /callback, /continue, /logout, /session and
+// /refresh; [WriteError] is the one error response. Decisions:
 //
 //   - Requirements given side by side must all hold; [AnyOf] expresses
 //     alternatives. A pending session (Clerk "sts":"pending") passes
@@ -75,6 +75,20 @@
 //     provider's browser (SSO) session and comes back to
 //     [Config.AfterLogoutPath]. Without it, a hosted page could sign the
 //     user straight back in.
+//   - A sign-in the provider interrupts with an [*ActionError] (email
+//     verification, MFA, organisation selection) continues
+//     provider-agnostically on /continue when the adapter is an
+//     [ActionContinuer]: the step, with the provider's pending token, is
+//     sealed into a 10-minute cookie of its own (never a URL, a page, a
+//     JSON body or a log); browsers get a form, API clients a 401
+//     {"error":"action_required","action",...} body and post the input
+//     as JSON. Single sign-on takes no input here: a link to the
+//     provider's hosted page, not an automatic redirect, because Chromium
+//     applies the sign-in form's CSP form-action to the redirects that
+//     follow its post. An adapter states which actions it can finish with
+//     CanContinue, since one error kind (ActionMFA) may be continuable for
+//     one provider (Auth0's one-time code) and not another (WorkOS's TOTP
+//     challenge).
 //   - Adapter calls made by [Web] (sign-in, sign-up, refresh, revoke,
 //     verify) carry the client's address and user agent: read them with
 //     [ClientInfoFrom]. The address is the one Web rate-limits by
@@ -267,6 +281,40 @@ func ClientInfoFrom(ctx context.Context) (c ClientInfo, ok bool) {
 	return c, ok
 }
 
+// ActionInput is what the user supplied to complete the step an
+// *ActionError asked for. Only the field the action needs is set.
+type ActionInput struct {
+	// Code is the one-time code for ActionVerifyEmail (the code emailed to
+	// the user) or ActionMFA (the code of the user's authenticator),
+	// trimmed of surrounding white space.
+	Code string
+	// Organization is the organisation id chosen for
+	// ActionSelectOrganization: one of ActionError.Organizations when the
+	// provider listed them.
+	Organization string
+}
+
+// ActionContinuer is implemented by adapters that can finish a sign-in
+// that failed with an *ActionError once the user has done what it asked
+// (entered an emailed or authenticator code, chosen an organisation).
+// Web's /continue endpoint drives it provider-agnostically: it keeps the
+// ActionError in a short-lived sealed cookie, asks the user for the input
+// and calls ContinueSignIn.
+type ActionContinuer interface {
+	// CanContinue reports whether ContinueSignIn can complete a (which
+	// carries the provider's pending token). Actions without user input
+	// (ActionSSO) and those the adapter cannot finish report false; Web
+	// then shows a message instead of a form.
+	CanContinue(a *ActionError) bool
+	// ContinueSignIn completes the sign-in a interrupted, with the user's
+	// input. A wrong or expired code, a pending token the provider no
+	// longer knows or an organisation the user does not belong to is
+	// ErrInvalidCredential; a further step is another *ActionError; a
+	// missing input is ErrInvalidInput; an action the adapter cannot
+	// complete is ErrUnsupported.
+	ContinueSignIn(ctx context.Context, a *ActionError, in ActionInput) (*Tokens, error)
+}
+
 // CookieReader is implemented by adapters whose provider frontend sets a
 // cookie the middleware should read as it is (Clerk's "__session").
 type CookieReader interface {
@@ -285,10 +333,11 @@ const (
 	CapRevoke         Capability = "revoke"
 	CapStrictVerify   Capability = "strict_verify"
 	CapLogoutRedirect Capability = "logout_redirect"
+	CapContinue       Capability = "continue_sign_in"
 )
 
 // AllCapabilities lists every optional capability in a stable order.
-var AllCapabilities = []Capability{CapPasswordSignIn, CapSignUp, CapRedirectSignIn, CapRefresh, CapRevoke, CapStrictVerify, CapLogoutRedirect}
+var AllCapabilities = []Capability{CapPasswordSignIn, CapSignUp, CapRedirectSignIn, CapRefresh, CapRevoke, CapStrictVerify, CapLogoutRedirect, CapContinue}
 
 // Description is what an adapter says about itself.
 type Description struct {
@@ -330,6 +379,8 @@ func Has(a Authenticator, c Capability) bool {
 		_, ok = a.(StrictVerifier)
 	case CapLogoutRedirect:
 		_, ok = a.(LogoutRedirector)
+	case CapContinue:
+		_, ok = a.(ActionContinuer)
 	}
 	return ok
 }

@@ -33,7 +33,8 @@ type Config struct {
 	// CookieName names the sealed session cookie (default
 	// "__Host-authport", or "authport" when Insecure). Over HTTPS it must
 	// start with "__Host-". The short-lived sign-in flow cookie is named
-	// CookieName + "-flow".
+	// CookieName + "-flow", and the pending-step cookie of a sign-in that
+	// needs one more step (see ActionContinuer) CookieName + "-pending".
 	CookieName string
 	// CookieKeys are AES-256-GCM keys, 32 bytes each, for the sealed
 	// cookies. The first seals, all open: to rotate, prepend a new key and
@@ -96,7 +97,8 @@ type Config struct {
 	Hooks Hooks
 	// Templates, if set, overrides the built-in pages: it must define
 	// "login" (sign-in and sign-up forms) and "error", executed with a
-	// *PageData.
+	// *PageData; "continue" (the one-more-step form) is optional and falls
+	// back to the built-in page.
 	Templates *template.Template
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time

@@ -34,6 +34,9 @@ const (
 	// PasswordRealmGrant is the grant type of Auth0's password-realm
 	// extension grant.
 	PasswordRealmGrant = "http://auth0.com/oauth/grant-type/password-realm"
+	// MFAOTPGrant is the grant type that redeems an mfa_token with the
+	// code of the user's authenticator (ContinueSignIn).
+	MFAOTPGrant = "http://auth0.com/oauth/grant-type/mfa-otp"
 )
 
 // DefaultScopes are requested at sign-in when Config.Scopes is empty:
@@ -372,7 +375,7 @@ func (a *Authenticator) Describe() authport.Description {
 	}
 	if a.cfg.ClientID == "" {
 		const why = "AUTH0_CLIENT_ID is not set"
-		for _, c := range []authport.Capability{authport.CapPasswordSignIn, authport.CapSignUp, authport.CapRedirectSignIn, authport.CapRefresh, authport.CapRevoke, authport.CapLogoutRedirect} {
+		for _, c := range []authport.Capability{authport.CapPasswordSignIn, authport.CapSignUp, authport.CapRedirectSignIn, authport.CapRefresh, authport.CapRevoke, authport.CapLogoutRedirect, authport.CapContinue} {
 			d.Unsupported[c] = why
 		}
 	}

@@ -371,7 +371,7 @@ func TestDescribe(t *testing.T) {
 	if d.RevocationDelay != 10*time.Minute {
 		t.Fatalf("delay %v", d.RevocationDelay)
 	}
-	want := []authport.Capability{authport.CapPasswordSignIn, authport.CapRedirectSignIn, authport.CapRefresh, authport.CapRevoke, authport.CapLogoutRedirect}
+	want := []authport.Capability{authport.CapPasswordSignIn, authport.CapRedirectSignIn, authport.CapRefresh, authport.CapRevoke, authport.CapLogoutRedirect, authport.CapContinue}
 	if got := authport.Capabilities(a); !slices.Equal(got, want) {
 		t.Fatalf("capabilities %v, want %v", got, want)
 	}

@@ -116,6 +116,15 @@
 //   - Revoker: POST /oauth/revoke for the refresh token (so no new access
 //     token can be minted), plus a local deny-list entry for the access
 //     token's jti (RFC 9068 profile) or sid, which only this process sees.
+//   - ActionContinuer: a password sign-in of a user enrolled in MFA fails
+//     with *authport.ActionError (ActionMFA, PendingToken = Auth0's
+//     mfa_token); [Authenticator.ContinueSignIn] redeems the mfa_token
+//     with the code of the user's authenticator app through the mfa-otp
+//     grant (http://auth0.com/oauth/grant-type/mfa-otp; enable the MFA
+//     grant type on the application). authport.Web's /auth/continue asks
+//     for that code. Enrolment, push, SMS and recovery codes (Auth0's
+//     /mfa/associate and /mfa/challenge) are not driven: a user who has no
+//     one-time-password factor yet signs in on Universal Login.
 //   - LogoutRedirector: [Authenticator.LogoutURL] builds the /v2/logout URL
 //     (client_id, returnTo) that ends Auth0's browser (SSO) session;
 //     authport.Web's POST /logout sends browsers there after Revoke, with

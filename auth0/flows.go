@@ -132,6 +132,47 @@ func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password 
 	return a.tokens(ctx, "sign-in", t)
 }
 
+// CanContinue implements authport.ActionContinuer: ContinueSignIn can
+// finish ActionMFA (Auth0's mfa_required, whose PendingToken is the
+// mfa_token) when the adapter has a client id. Other actions are never
+// raised by this adapter.
+func (a *Authenticator) CanContinue(e *authport.ActionError) bool {
+	return e != nil && e.Action == authport.ActionMFA && e.Provider == Name && e.PendingToken != "" && a.cfg.ClientID != ""
+}
+
+// ContinueSignIn implements authport.ActionContinuer: it redeems the
+// mfa_token of an ActionMFA error with the code of the user's
+// authenticator app (in.Code), through the mfa-otp grant
+// (http://auth0.com/oauth/grant-type/mfa-otp) at /oauth/token. The
+// application must have the MFA grant enabled and the user an enrolled
+// one-time-password factor. A wrong code or an expired or unknown
+// mfa_token is ErrInvalidCredential.
+func (a *Authenticator) ContinueSignIn(ctx context.Context, e *authport.ActionError, in authport.ActionInput) (*authport.Tokens, error) {
+	if err := a.needClient("continue"); err != nil {
+		return nil, err
+	}
+	if e == nil || e.Action != authport.ActionMFA || e.Provider != Name {
+		return nil, authport.NewError(authport.ErrUnsupported, Name, "continue", "only Auth0's mfa_required can be continued")
+	}
+	code := strings.TrimSpace(in.Code)
+	switch {
+	case e.PendingToken == "" || code == "":
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, "continue", "the mfa_token and a one-time code are required")
+	case len(code) > 64 || len(e.PendingToken) > 4096:
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, "continue", "one-time code or mfa_token too long")
+	}
+	oc := a.oauth
+	t, err := oc.Exchange(a.ctx(ctx), "",
+		oauth2.SetAuthURLParam("grant_type", MFAOTPGrant),
+		oauth2.SetAuthURLParam("mfa_token", e.PendingToken),
+		oauth2.SetAuthURLParam("otp", code),
+	)
+	if err != nil {
+		return nil, a.tokenError("continue", err)
+	}
+	return a.tokens(ctx, "continue", t)
+}
+
 // SignUp implements authport.SignUp when Config.AllowSignUp is set: it
 // creates the user in Config.Realm with POST /dbconnections/signup, then
 // signs them in with the password-realm grant.

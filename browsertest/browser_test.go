@@ -20,6 +20,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/workos/workos-go/v4/pkg/organizations"
+	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/cmd/authport/devkit"
@@ -50,6 +52,7 @@ var steps = []step{
 	{id: "back-button", title: "back button: nothing protected"},
 	{id: "app-redirect", title: "/app/ redirects to sign-in"},
 	{id: "admin-200", title: "/admin with role: 200", independent: true},
+	{id: "org-select", title: "continue: choose an organisation", independent: true},
 }
 
 // cell is one provider × step verdict.
@@ -177,7 +180,8 @@ func (m *matrix) markdown(chromium string, took time.Duration) string {
 		"reach `/app/` (with an accessibility and phone-width check); get 403 on `/admin` without the role; call `/api/me` " +
 		"with `fetch` from the page; post a form from a second loopback origin to `/auth/logout` and see it refused " +
 		"(the session survives); sign out; press back and see no protected content; load `/app/` and land on sign-in; " +
-		"sign in as the admin user and get 200 on `/admin`.\n")
+		"sign in as the admin user and get 200 on `/admin`; for WorkOS, sign in as a member of two organisations, " +
+		"choose the second on `/auth/continue` and land on `/app/` signed in to it.\n")
 	return b.String()
 }
 
@@ -679,6 +683,77 @@ func (r *run) script() {
 		}
 		return nil
 	})
+
+	if r.provider == "workos" {
+		r.step(byID["org-select"], r.organizationSelection)
+	} else {
+		r.m.set(r.provider, "org-select", notApplicable)
+		r.m.note(r.provider, "org-select", "only the WorkOS emulator asks a member of several organisations to choose one")
+	}
+}
+
+// organizationSelection signs in, through the app's password form, a
+// WorkOS user who belongs to two organisations: WorkOS answers
+// organization_selection_required, authport.Web sends the browser to
+// /auth/continue, the user picks the second organisation and lands on
+// /app/ signed in to it. The user and organisations are made through
+// WorkOS's management API (the official SDK against the emulator).
+func (r *run) organizationSelection(ctx context.Context) error {
+	env := r.app.App.Emulator.Env
+	um := usermanagement.NewClient(env["WORKOS_API_KEY"])
+	um.Endpoint = env["WORKOS_BASE_URL"]
+	orgs := &organizations.Client{APIKey: env["WORKOS_API_KEY"], Endpoint: env["WORKOS_BASE_URL"]}
+	suffix := strings.ToLower(devkit.NewPassword()[:8])
+	email, password := "orgs-"+suffix+"@example.com", devkit.NewPassword()
+	u, err := um.CreateUser(ctx, usermanagement.CreateUserOpts{Email: email, Password: password, EmailVerified: true})
+	if err != nil {
+		return fmt.Errorf("create the user: %w", err)
+	}
+	var ids []string
+	for _, name := range []string{"Acme " + suffix, "Globex " + suffix} {
+		o, err := orgs.CreateOrganization(ctx, organizations.CreateOrganizationOpts{Name: name})
+		if err != nil {
+			return fmt.Errorf("create organisation %s: %w", name, err)
+		}
+		if _, err := um.CreateOrganizationMembership(ctx, usermanagement.CreateOrganizationMembershipOpts{UserID: u.ID, OrganizationID: o.ID}); err != nil {
+			return fmt.Errorf("add the membership: %w", err)
+		}
+		ids = append(ids, o.ID)
+	}
+	if _, err := navigate(ctx, r.url("/app/")); err != nil {
+		return err
+	}
+	if _, err := submitCredentials(ctx, email, password); err != nil {
+		return err
+	}
+	loc, _ := location(ctx)
+	if loc == nil || loc.String() != r.url("/auth/continue") {
+		return fmt.Errorf("the sign-in went to %s, not to /auth/continue", loc)
+	}
+	if err := a11y(ctx); err != nil {
+		return fmt.Errorf("continue page: %w", err)
+	}
+	text, _ := bodyText(ctx)
+	if !strings.Contains(text, "Globex "+suffix) {
+		return fmt.Errorf("the continue page does not offer the organisations: %q", text)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`input[name="organization"][value="`+ids[1]+`"]`))); err != nil {
+		return err
+	}
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form button[type="submit"]`)))
+	if err != nil {
+		return err
+	}
+	if loc, _ = location(ctx); resp.Status != 200 || loc.String() != r.url("/app/") {
+		return fmt.Errorf("continued to %s with %d, want /app/ with 200", loc, resp.Status)
+	}
+	if _, err := navigate(ctx, r.url("/api/me")); err != nil {
+		return err
+	}
+	if text, _ = bodyText(ctx); !strings.Contains(text, `"org_id":"`+ids[1]+`"`) {
+		return fmt.Errorf("/api/me after choosing %s: %s", ids[1], text)
+	}
+	return nil
 }
 
 func mustHost(u string) string {

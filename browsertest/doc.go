@@ -9,8 +9,9 @@
 // reach /app/, get 403 on /admin without the role, call /api/me from the
 // page with fetch, have a cross-origin form post to /auth/logout refused,
 // sign out, see that the back button shows no protected content and that
-// /app/ now sends the browser to sign-in, and finally reach /admin as the
-// admin user.
+// /app/ now sends the browser to sign-in, reach /admin as the admin user,
+// and, for WorkOS, sign in as a member of two organisations and choose one
+// on authport's /auth/continue page (the step-up continuation).
 //
 // Run it with
 //

@@ -61,7 +61,16 @@
 //     AuthenticateWithPassword. In environments that require email
 //     verification this returns an *authport.ActionError
 //     (ActionVerifyEmail) carrying the pending authentication token;
-//     finish with CompleteEmailVerification.
+//     finish with ContinueSignIn or CompleteEmailVerification.
+//   - authport.ActionContinuer: ContinueSignIn finishes email verification
+//     (CompleteEmailVerification, AuthenticateWithEmailVerificationCode)
+//     and organisation selection (CompleteOrganizationSelection,
+//     AuthenticateWithOrganizationSelection), so authport.Web's
+//     /auth/continue page and JSON endpoint complete them for any
+//     application. CanContinue is false for MFA (a TOTP challenge needs
+//     the factor id and a challenge through WorkOS's MFA API, enrolment a
+//     QR code), SSO and ActionOrgAuthMethods: those finish on AuthKit's
+//     hosted page.
 //   - authport.RedirectSignIn: GetAuthorizationURL with provider "authkit"
 //     (or an organisation's SSO when AuthorizeRequest.Organization is set),
 //     state and a PKCE S256 challenge, which are required; Exchange calls
@@ -89,7 +98,7 @@
 // authentication token: email_verification_required → ActionVerifyEmail,
 // mfa_enrollment and mfa_challenge → ActionMFA,
 // organization_selection_required → ActionSelectOrganization (with the
-// organisation ids), sso_required → ActionSSO and
+// organisation ids and, in OrganizationNames, their names), sso_required → ActionSSO and
 // organization_authentication_methods_required → ActionOrgAuthMethods.
 // Other WorkOS errors map to authport's kinds; their text (which can echo
 // codes and tokens) is never copied into an error.

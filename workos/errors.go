@@ -74,11 +74,7 @@ func actionError(err error) *authport.ActionError {
 		return ae(authport.ActionMFA, mc.PendingAuthenticationToken)
 	case errors.As(err, &osr):
 		e := ae(authport.ActionSelectOrganization, osr.PendingAuthenticationToken)
-		for _, o := range osr.Organizations {
-			if o.ID != "" {
-				e.Organizations = append(e.Organizations, o.ID)
-			}
-		}
+		addOrganizations(e, osr.Organizations)
 		return e
 	case errors.As(err, &sso):
 		return ae(authport.ActionSSO, sso.PendingAuthenticationToken)
@@ -88,15 +84,28 @@ func actionError(err error) *authport.ActionError {
 	if he, ok := httpError(err); ok {
 		if a, ok := actionFor[he.ErrorCode]; ok {
 			e := ae(a, he.PendingAuthenticationToken)
-			for _, o := range he.Organizations {
-				if o.ID != "" {
-					e.Organizations = append(e.Organizations, o.ID)
-				}
-			}
+			addOrganizations(e, he.Organizations)
 			return e
 		}
 	}
 	return nil
+}
+
+// addOrganizations lists the organisations WorkOS offers on e, with their
+// names.
+func addOrganizations(e *authport.ActionError, orgs []workos_errors.PendingAuthenticationOrganizationInfo) {
+	for _, o := range orgs {
+		if o.ID == "" {
+			continue
+		}
+		e.Organizations = append(e.Organizations, o.ID)
+		if o.Name != "" {
+			if e.OrganizationNames == nil {
+				e.OrganizationNames = map[string]string{}
+			}
+			e.OrganizationNames[o.ID] = o.Name
+		}
+	}
 }
 
 func httpError(err error) (workos_errors.HTTPError, bool) {

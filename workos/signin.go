@@ -3,6 +3,7 @@ package workos
 import (
 	"context"
 	"net/mail"
+	"slices"
 	"strings"
 
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
@@ -221,6 +222,52 @@ func (a *Authenticator) CompleteEmailVerification(ctx context.Context, pendingTo
 		return nil, mapError(opContinue, err)
 	}
 	return a.tokens(ctx, opContinue, res.AccessToken, res.RefreshToken)
+}
+
+// CanContinue implements authport.ActionContinuer: ContinueSignIn can
+// finish email verification and organisation selection, which WorkOS
+// completes with the pending authentication token and the user's input
+// alone. It cannot finish MFA (a TOTP challenge needs the factor id and a
+// challenge made through WorkOS's MFA API, and enrolment a QR code), SSO
+// or organization_authentication_methods_required: those continue on
+// AuthKit's hosted page.
+func (a *Authenticator) CanContinue(e *authport.ActionError) bool {
+	if e == nil || e.PendingToken == "" || e.Provider != ProviderName {
+		return false
+	}
+	return e.Action == authport.ActionVerifyEmail || e.Action == authport.ActionSelectOrganization
+}
+
+// ContinueSignIn implements authport.ActionContinuer: it finishes a
+// sign-in that failed with ActionVerifyEmail (CompleteEmailVerification
+// with in.Code) or ActionSelectOrganization (CompleteOrganizationSelection
+// with in.Organization, which must be one of e.Organizations when WorkOS
+// listed them). A wrong or expired code, a spent pending token or an
+// organisation the user is not a member of is ErrInvalidCredential; a
+// further step (organisation selection after email verification) is
+// another *authport.ActionError; other actions are ErrUnsupported.
+func (a *Authenticator) ContinueSignIn(ctx context.Context, e *authport.ActionError, in authport.ActionInput) (*authport.Tokens, error) {
+	if e == nil || e.PendingToken == "" || e.Provider != ProviderName {
+		return nil, invalidInput(opContinue, "a WorkOS pending authentication token is required")
+	}
+	if len(e.PendingToken) > 1024 {
+		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, opContinue, "pending token too long")
+	}
+	switch e.Action {
+	case authport.ActionVerifyEmail:
+		code := strings.TrimSpace(in.Code)
+		if len(code) > 64 {
+			return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, opContinue, "code too long")
+		}
+		return a.CompleteEmailVerification(ctx, e.PendingToken, code)
+	case authport.ActionSelectOrganization:
+		org := strings.TrimSpace(in.Organization)
+		if len(e.Organizations) > 0 && org != "" && !slices.Contains(e.Organizations, org) {
+			return nil, invalidInput(opContinue, "organization was not offered")
+		}
+		return a.CompleteOrganizationSelection(ctx, e.PendingToken, org)
+	}
+	return nil, authport.NewError(authport.ErrUnsupported, ProviderName, opContinue, "cannot continue "+string(e.Action)+" here: continue on AuthKit's hosted page")
 }
 
 // Revoke ends the session at WorkOS (RevokeSession) and denies it in this

@@ -20,6 +20,7 @@
 //	                                         audience, organization, prompt=none, SSO cookie
 //	POST /oauth/token                        authorization_code, password,
 //	                                         http://auth0.com/oauth/grant-type/password-realm,
+//	                                         http://auth0.com/oauth/grant-type/mfa-otp,
 //	                                         refresh_token (rotation + reuse detection),
 //	                                         client_credentials; form or JSON bodies;
 //	                                         client_secret_post or client_secret_basic
@@ -58,7 +59,14 @@
 // "user is blocked"} for a disabled user, and so on.
 //
 // A user created with Metadata{MetadataMFA: true} gets Auth0's 403
-// {"error":"mfa_required","mfa_token":…} from the password grants.
+// {"error":"mfa_required","mfa_token":…} from the password grants. The
+// mfa_token lives 10 minutes; the mfa-otp grant
+// (http://auth0.com/oauth/grant-type/mfa-otp, with mfa_token and otp)
+// redeems it with the code of the user's authenticator, an RFC 6238 TOTP
+// (HMAC-SHA1, six digits, 30 s, one step of skew either way) whose secret
+// TOTPSecret returns and whose current code OTP returns. A wrong code is
+// 403 invalid_grant "Invalid otp_code." (five spend the mfa_token), an
+// unknown mfa_token 403 invalid_grant, an expired one 403 expired_token.
 //
 // Like Auth0, signing out (/v2/logout, /oauth/revoke, the Management API)
 // never invalidates an access token already issued: it verifies, and
@@ -193,6 +201,11 @@ type Server struct {
 	failures map[string]int // lower-case email → consecutive failures
 	opaque   map[string]string
 	rem      *remote
+	// mfa holds password sign-ins waiting for their second factor, by
+	// mfa_token; totp the users' authenticator secrets, by user id.
+	mfa         map[string]*mfaPending
+	mfaFailures map[string]int
+	totp        map[string][]byte
 }
 
 type ssoSession struct {
@@ -259,7 +272,8 @@ func start(o Options) *Server {
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = 10
 	}
-	s := &Server{o: o, orgs: map[string]string{}, sso: map[string]*ssoSession{}, failures: map[string]int{}, opaque: map[string]string{}}
+	s := &Server{o: o, orgs: map[string]string{}, sso: map[string]*ssoSession{}, failures: map[string]int{}, opaque: map[string]string{},
+		mfa: map[string]*mfaPending{}, mfaFailures: map[string]int{}, totp: map[string][]byte{}}
 	header := map[string]any{"typ": "JWT"}
 	if o.Profile == ProfileRFC9068 {
 		header["typ"] = "at+jwt"

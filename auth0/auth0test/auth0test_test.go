@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -411,5 +412,83 @@ func TestSignupEndpoint(t *testing.T) {
 		if a.status != 400 || a.body["code"] != c.code || a.body["statusCode"] != float64(400) {
 			t.Fatalf("%s: %d %s", c.code, a.status, a.raw)
 		}
+	}
+}
+
+func TestMFAOTPGrant(t *testing.T) {
+	clock := auth0test.NewClock()
+	emu := auth0test.New(t, auth0test.Options{Clock: clock})
+	if _, err := emu.CreateUser(auth0test.NewUser{Email: "m@example.com", Password: pw, Metadata: map[string]any{auth0test.MetadataMFA: true}}); err != nil {
+		t.Fatal(err)
+	}
+	tokURL := emu.URL + "/oauth/token"
+	cid, sec := emu.ClientID(), emu.ClientSecret()
+	signIn := func() string {
+		a := do(t, "POST", tokURL, "application/x-www-form-urlencoded", form("grant_type", auth0.PasswordRealmGrant, "username", "m@example.com",
+			"password", pw, "realm", emu.Connection(), "client_id", cid, "client_secret", sec, "scope", "openid offline_access"), nil)
+		tok, _ := a.body["mfa_token"].(string)
+		if a.status != 403 || a.body["error"] != "mfa_required" || tok == "" {
+			t.Fatalf("sign-in: %d %s", a.status, a.raw)
+		}
+		return tok
+	}
+	otp := func(tok, code string, withSecret bool) answer {
+		kv := []string{"grant_type", auth0.MFAOTPGrant, "mfa_token", tok, "otp", code, "client_id", cid}
+		if withSecret {
+			kv = append(kv, "client_secret", sec)
+		}
+		return do(t, "POST", tokURL, "application/x-www-form-urlencoded", form(kv...), nil)
+	}
+	code, err := emu.OTP("m@example.com")
+	if err != nil || len(code) != 6 {
+		t.Fatalf("OTP %q %v", code, err)
+	}
+	if s, _ := emu.TOTPSecret("m@example.com"); len(s) != 32 {
+		t.Fatalf("secret %q", s)
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	tok := signIn()
+	for name, c := range map[string]struct {
+		a          answer
+		status     int
+		code, desc string
+	}{
+		"no client secret": {otp(tok, code, false), 401, "access_denied", "Unauthorized"},
+		"no otp":           {otp(tok, "", true), 400, "invalid_request", "Missing required parameter: otp"},
+		"no mfa_token":     {otp("", code, true), 400, "invalid_request", "Missing required parameter: mfa_token"},
+		"unknown token":    {otp("nope", code, true), 403, "invalid_grant", "Malformed mfa_token"},
+		"wrong code":       {otp(tok, wrong, true), 403, "invalid_grant", "Invalid otp_code."},
+	} {
+		if c.a.status != c.status || c.a.body["error"] != c.code || c.a.body["error_description"] != c.desc {
+			t.Errorf("%s: %d %s", name, c.a.status, c.a.raw)
+		}
+	}
+	// The previous time step's code is still accepted.
+	clock.Advance(30 * time.Second)
+	a := otp(tok, code, true)
+	if a.status != 200 || a.body["access_token"] == nil || a.body["refresh_token"] == nil {
+		t.Fatalf("right code: %d %s", a.status, a.raw)
+	}
+	if a = otp(tok, code, true); a.status != 403 || a.body["error"] != "invalid_grant" {
+		t.Fatalf("spent mfa_token: %d %s", a.status, a.raw)
+	}
+	// Five wrong codes spend the mfa_token.
+	tok = signIn()
+	for range 5 {
+		otp(tok, wrong, true)
+	}
+	code, _ = emu.OTP("m@example.com")
+	if a = otp(tok, code, true); a.status != 403 || a.body["error_description"] != "Malformed mfa_token" {
+		t.Fatalf("after five wrong codes: %d %s", a.status, a.raw)
+	}
+	// An mfa_token expires after 10 minutes.
+	tok = signIn()
+	clock.Advance(10*time.Minute + time.Second)
+	code, _ = emu.OTP("m@example.com")
+	if a = otp(tok, code, true); a.status != 403 || a.body["error"] != "expired_token" {
+		t.Fatalf("expired mfa_token: %d %s", a.status, a.raw)
 	}
 }

@@ -355,6 +355,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.passwordGrant(w, gt, p)
+	case auth0.MFAOTPGrant:
+		if !hasSecret {
+			oauthError(w, http.StatusUnauthorized, "access_denied", "Unauthorized")
+			return
+		}
+		s.mfaOTPGrant(w, p)
 	case "refresh_token":
 		s.refreshGrant(w, clientID, p)
 	case "client_credentials":
@@ -425,7 +431,8 @@ func (s *Server) passwordGrant(w http.ResponseWriter, gt string, p url.Values) {
 	s.mu.Unlock()
 	if mfa, _ := u.Metadata[MetadataMFA].(bool); mfa {
 		emulator.WriteJSON(w, http.StatusForbidden, map[string]string{
-			"error": "mfa_required", "error_description": "Multifactor authentication required", "mfa_token": emulator.RandomToken(32),
+			"error": "mfa_required", "error_description": "Multifactor authentication required",
+			"mfa_token": s.newMFAToken(u, audience, s.grantedScope(p.Get("scope"), u, audience)),
 		})
 		return
 	}

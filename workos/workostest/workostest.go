@@ -72,6 +72,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -577,6 +578,31 @@ func (e *Emulator) EmailVerificationCode(pendingToken string) string {
 		return v.code
 	}
 	return ""
+}
+
+// EmailVerificationCodeFor returns the one-time code of the latest
+// pending email verification sent to email ("" if none): what the user
+// would read in their inbox. Unlike EmailVerificationCode it needs no
+// pending authentication token, so a test can play the user of an
+// application that keeps that token to itself (authport.Web seals it in a
+// cookie).
+func (e *Emulator) EmailVerificationCodeFor(email string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var best *verification
+	now := e.Clock.Now()
+	for _, v := range e.verifications {
+		if !strings.EqualFold(v.email, email) || !now.Before(v.expires) {
+			continue
+		}
+		if best == nil || v.created.After(best.created) || v.created.Equal(best.created) && v.id > best.id {
+			best = v
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.code
 }
 
 // constantEqual compares secrets in constant time.
