@@ -143,8 +143,10 @@ func (b *Backend) checkPassword(ctx context.Context, op, email, password string)
 	if rehash {
 		if h, err := b.hasher.hash(ctx, op, password); err == nil {
 			nu := *u
-			nu.PasswordHash, nu.UpdatedAt = h, b.now()
-			if err := b.users.UpdateUser(ctx, &nu); err != nil {
+			nu.PasswordHash, nu.UpdatedAt = h, nextVersion(b.now(), u.UpdatedAt)
+			// A conflict (the user changed meanwhile) skips the rehash;
+			// startSession then sees the change.
+			if err := b.users.UpdateUser(ctx, &nu, u.UpdatedAt); err != nil {
 				b.log.Warn("password rehash not stored", "user_id", u.ID, "err", err)
 			} else {
 				u = &nu
@@ -185,7 +187,7 @@ func (b *Backend) SignUp(ctx context.Context, email, password string) (*authport
 	if err := b.limit(ctx, op, "signup-acct", email, b.limits.SignUpAccount); err != nil {
 		return nil, err
 	}
-	u, err := b.newUser(ctx, op, email, password, nil)
+	u, err := b.newUser(ctx, op, email, password, Access{})
 	switch {
 	case errors.Is(err, ErrDuplicate):
 		b.log.LogAttrs(ctx, slog.LevelInfo, "sign-up for a registered address", slog.String("ip", cl.IP))
@@ -210,15 +212,16 @@ func (b *Backend) SignUp(ctx context.Context, email, password string) (*authport
 	return &authport.Tokens{}, nil
 }
 
-// newUser hashes password and stores a new user; ErrDuplicate (unwrapped)
-// when the address is taken.
-func (b *Backend) newUser(ctx context.Context, op, email, password string, roles []string) (*User, error) {
+// newUser hashes password and stores a new user with access a (already
+// checked); ErrDuplicate (unwrapped) when the address is taken.
+func (b *Backend) newUser(ctx context.Context, op, email, password string, a Access) (*User, error) {
 	h, err := b.hasher.hash(ctx, op, password)
 	if err != nil {
 		return nil, err
 	}
-	now := b.now()
-	u := &User{ID: newID("usr_"), Email: email, PasswordHash: h, Roles: roles, CreatedAt: now, UpdatedAt: now}
+	now := b.now().Truncate(time.Microsecond)
+	u := &User{ID: newID("usr_"), Email: email, PasswordHash: h, Roles: a.Roles, Permissions: a.Permissions,
+		OrgID: a.OrgID, OrgSlug: a.OrgSlug, CreatedAt: now, UpdatedAt: now}
 	if err := b.users.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			return nil, ErrDuplicate
@@ -231,9 +234,20 @@ func (b *Backend) newUser(ctx context.Context, op, email, password string, roles
 // CreateUser creates an account as an administrator would (for seeding,
 // imports and tests): the password policy applies, rate limits do not, and
 // a registered address is an error of kind ErrInvalidInput wrapping
-// ErrDuplicate. roles are granted at once.
+// ErrDuplicate. roles are granted at once. CreateUserWithAccess also
+// grants permissions and an organisation.
 func (b *Backend) CreateUser(ctx context.Context, email, password string, roles ...string) (*User, error) {
-	const op = "create_user"
+	return b.createUser(ctx, "create_user", email, password, Access{Roles: roles})
+}
+
+// CreateUserWithAccess is CreateUser granting roles, permissions and an
+// organisation at once. Access outside the limits (see Access) is
+// ErrInvalidInput and creates nothing.
+func (b *Backend) CreateUserWithAccess(ctx context.Context, email, password string, a Access) (*User, error) {
+	return b.createUser(ctx, "create_user", email, password, a)
+}
+
+func (b *Backend) createUser(ctx context.Context, op, email, password string, a Access) (*User, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return nil, err
@@ -241,10 +255,10 @@ func (b *Backend) CreateUser(ctx context.Context, email, password string, roles 
 	if err := CheckPassword(password); err != nil {
 		return nil, err
 	}
-	if roles, err = checkRoles(roles); err != nil {
+	if a, err = checkAccess(a); err != nil {
 		return nil, err
 	}
-	u, err := b.newUser(ctx, op, email, password, roles)
+	u, err := b.newUser(ctx, op, email, password, a)
 	if errors.Is(err, ErrDuplicate) {
 		return nil, &authport.Error{Kind: authport.ErrInvalidInput, Provider: provider, Op: op, Reason: "email already registered", Err: ErrDuplicate}
 	}
@@ -265,11 +279,12 @@ func (b *Backend) ImportUser(ctx context.Context, email, passwordHash string, ro
 			return nil, invalidInput(op, "password hash is neither argon2id nor bcrypt")
 		}
 	}
-	if roles, err = checkRoles(roles); err != nil {
+	a, err := checkAccess(Access{Roles: roles})
+	if err != nil {
 		return nil, err
 	}
-	now := b.now()
-	u := &User{ID: newID("usr_"), Email: email, PasswordHash: passwordHash, Roles: roles, CreatedAt: now, UpdatedAt: now}
+	now := b.now().Truncate(time.Microsecond)
+	u := &User{ID: newID("usr_"), Email: email, PasswordHash: passwordHash, Roles: a.Roles, CreatedAt: now, UpdatedAt: now}
 	if err := b.users.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			return nil, &authport.Error{Kind: authport.ErrInvalidInput, Provider: provider, Op: op, Reason: "email already registered", Err: ErrDuplicate}
@@ -279,36 +294,55 @@ func (b *Backend) ImportUser(ctx context.Context, email, passwordHash string, ro
 	return u, nil
 }
 
-// checkRoles validates and normalises a role list: each role 1–64
-// printable characters without spaces or commas; duplicates removed; sorted.
-func checkRoles(roles []string) ([]string, error) {
-	if len(roles) > 64 {
-		return nil, invalidInput("roles", "too many roles")
-	}
-	out := make([]string, 0, len(roles))
-	for _, r := range roles {
-		if r == "" || len(r) > 64 || !utf8.ValidString(r) {
-			return nil, invalidInput("roles", "a role must have 1 to 64 characters")
+// startSession creates a session for u and returns its tokens. The
+// session carries u's access as read; if the user changed meanwhile (an
+// administrator changed its access, password or status while it was
+// signing in), the new session is ended and, when only the access changed,
+// made again with the new access. Together with the administrator's order
+// (update the user, then end its sessions) this leaves no session with
+// stale privileges, whichever way the two interleave.
+func (b *Backend) startSession(ctx context.Context, u *User) (*authport.Tokens, error) {
+	const op = "sign_in"
+	for attempt := 0; ; attempt++ {
+		t, err := b.createSession(ctx, u)
+		if err != nil {
+			return nil, err
 		}
-		for _, c := range r {
-			if c <= ' ' || c == ',' || c == 0x7f || (c >= 0x80 && c <= 0x9f) {
-				return nil, invalidInput("roles", "a role must not contain spaces, commas or control characters")
-			}
+		cur, err := b.users.UserByID(ctx, u.ID)
+		if err == nil && sameVersion(cur.UpdatedAt, u.UpdatedAt) {
+			return t, nil
 		}
-		out = append(out, r)
+		if rerr := b.revokeOne(ctx, t.SessionID); rerr != nil {
+			return nil, rerr
+		}
+		switch {
+		case err != nil:
+			return nil, storeErr(op, err, authport.ErrInvalidCredential, "invalid email or password")
+		case cur.Disabled || cur.PasswordHash != u.PasswordHash:
+			return nil, errBadCredentials(op)
+		case attempt == 2:
+			return nil, unavailable(op, ErrConflict)
+		}
+		b.log.LogAttrs(ctx, slog.LevelInfo, "user changed during sign-in; session made again", slog.String("user_id", u.ID))
+		u = cur
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
 }
 
-// startSession creates a session for u and returns its tokens.
-func (b *Backend) startSession(ctx context.Context, u *User) (*authport.Tokens, error) {
+// sameVersion compares two UpdatedAt values to the microsecond.
+func sameVersion(a, b time.Time) bool {
+	return a.Truncate(time.Microsecond).Equal(b.Truncate(time.Microsecond))
+}
+
+// createSession stores a session (and, in JWT mode, a refresh family) for
+// u with u's access, and returns its tokens.
+func (b *Backend) createSession(ctx context.Context, u *User) (*authport.Tokens, error) {
 	const op = "sign_in"
 	now := b.now()
 	cl := ClientFrom(ctx)
 	token, hash := newSecret()
 	rec := &SessionRecord{
-		ID: newID("ses_"), TokenHash: hash, UserID: u.ID, Email: u.Email, Roles: slices.Clone(u.Roles),
+		ID: newID("ses_"), TokenHash: hash, UserID: u.ID, Email: u.Email,
+		Roles: slices.Clone(u.Roles), Permissions: slices.Clone(u.Permissions), OrgID: u.OrgID, OrgSlug: u.OrgSlug,
 		CreatedAt: now, LastSeenAt: now, IdleExpiresAt: minTime(now.Add(b.cfg.IdleTimeout), now.Add(b.cfg.AbsoluteTimeout)),
 		ExpiresAt: now.Add(b.cfg.AbsoluteTimeout), UserAgent: truncate(cl.UserAgent, 256), IP: truncate(cl.IP, 64),
 	}
@@ -426,8 +460,8 @@ func (b *Backend) sessionOf(rec *SessionRecord) *authport.Session {
 	info := infoOf(rec)
 	return &authport.Session{
 		Provider: provider, Issuer: b.cfg.Issuer, UserID: rec.UserID, SessionID: rec.ID, Email: rec.Email,
-		Roles: slices.Clone(rec.Roles), AuthMethods: []string{"pwd"},
-		IssuedAt: rec.CreatedAt, ExpiresAt: minTime(rec.IdleExpiresAt, rec.ExpiresAt), Native: info,
+		OrgID: rec.OrgID, OrgSlug: rec.OrgSlug, Roles: slices.Clone(rec.Roles), Permissions: slices.Clone(rec.Permissions),
+		AuthMethods: []string{"pwd"}, IssuedAt: rec.CreatedAt, ExpiresAt: minTime(rec.IdleExpiresAt, rec.ExpiresAt), Native: info,
 	}
 }
 

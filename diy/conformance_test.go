@@ -36,7 +36,8 @@ func harness(name string, b *diy.Backend, priv ed25519.PrivateKey) conformance.H
 		Name:          name,
 		Authenticator: b,
 		CreateUser: func(ctx context.Context, u conformance.User) (string, error) {
-			usr, err := b.CreateUser(ctx, u.Email, u.Password, u.Roles...)
+			usr, err := b.CreateUserWithAccess(ctx, u.Email, u.Password,
+				diy.Access{Roles: u.Roles, Permissions: u.Permissions, OrgID: u.OrgID})
 			if err != nil {
 				return "", err
 			}
@@ -48,7 +49,7 @@ func harness(name string, b *diy.Backend, priv ed25519.PrivateKey) conformance.H
 		RevokeSession: func(ctx context.Context, s *authport.Session) error {
 			return b.RevokeSession(ctx, s.UserID, s.SessionID)
 		},
-		Features: conformance.Features{Roles: true, EmailInToken: true},
+		Features: conformance.Features{Roles: true, Permissions: true, Org: true, EmailInToken: true},
 	}
 	if b.Mode() == diy.ModeJWT {
 		const iss, aud = "https://diy.test", "https://diy.test"

@@ -5,6 +5,21 @@
 // capabilities PasswordSignIn, SignUp, Revoker, StrictVerifier and, in JWT
 // mode, Refresher.
 //
+// # Users and access
+//
+// A user has an email address, a password, and an Access: application
+// roles, fine-grained permissions, and one organisation (an id and an
+// optional slug), all set by the administrator (CreateUserWithAccess,
+// SetAccess, SetRoles, SetPermissions, SetOrganization; on the command
+// line, "authport users add" with --role, --permission and --org). Sessions carry
+// them into authport.Session (Roles, Permissions, OrgID, OrgSlug) — in JWT
+// mode through the access-token claims "roles", "permissions", "org_id" and
+// "org_slug" — so authport.RequireRole, RequirePermission and RequireOrg
+// guard routes in front of DIY as in front of a hosted provider. Bad input
+// (a list over MaxRoles or MaxPermissions, an empty, over-long or invalid
+// UTF-8 value, a space, comma or control character, more than
+// MaxAccessSize bytes in all) is ErrInvalidInput and changes nothing.
+//
 // # Stores
 //
 // A store implements three small interfaces: UserStore, SessionStore and
@@ -58,11 +73,26 @@
 //   - An unknown email, a wrong password and a disabled account get the
 //     same error after the same work (a dummy argon2id hash for unknown
 //     emails).
-//   - A role change (SetRoles) ends every session of the user: privileges
-//     are bound to a session at sign-in, so a raised privilege always comes
-//     with a new session id (no fixation) and a lowered one takes effect at
-//     once. RenewSession gives the current session a new id without
-//     signing in again.
+//   - A change of roles, permissions or organisation (SetAccess, SetRoles,
+//     SetPermissions, SetOrganization) ends every session and refresh
+//     family of the user: privileges are bound to a session at sign-in, so
+//     a raised privilege always comes with a new session id (no fixation)
+//     and a lowered one takes effect at once (in JWT mode: at once for
+//     VerifyStrict and on this instance, on others when the access tokens
+//     expire). Setting the access a user already has ends nothing, except
+//     sessions left with another snapshot by an earlier change whose
+//     ending of sessions failed: retrying a failed call completes it.
+//     RenewSession gives the current session a new id without signing in
+//     again.
+//   - Administrative changes never undo each other, on one instance or
+//     several: UserStore.UpdateUser is a compare-and-swap on UpdatedAt and
+//     the backend retries on ErrConflict, so a permission removed while
+//     another administrator changes the roles (or disables the account)
+//     stays removed. A sign-in that races a change re-reads the user after
+//     storing its session: if the user changed, that session is ended and
+//     made again with the new access (or the sign-in fails if the account
+//     was disabled or its password reset), so no session outlives the
+//     privileges it was made with.
 //   - A revoked session is kept (marked) until it expires, so a replayed
 //     token is told ErrRevoked rather than ErrInvalidCredential; an
 //     expired one gets ErrExpired.

@@ -72,3 +72,51 @@ func ExampleBackend_Pages() {
 	}))))
 	_ = http.ListenAndServe // http.ListenAndServe("localhost:8080", mux)
 }
+
+func ExampleBackend_CreateUserWithAccess() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "diy-example-")
+	defer os.RemoveAll(dir)
+	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "auth.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	b, err := diy.New(ctx, diy.Config{Store: store, Logger: quietLogger()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+
+	u, err := b.CreateUserWithAccess(ctx, "ada@example.com", "correct horse battery staple", diy.Access{
+		Roles: []string{"member"}, Permissions: []string{"reports:read"}, OrgID: "org_acme", OrgSlug: "acme",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	verify := func() (*authport.Session, error) {
+		tok, err := b.SignInWithPassword(ctx, "ada@example.com", "correct horse battery staple")
+		if err != nil {
+			return nil, err
+		}
+		return b.Verify(ctx, authport.Credential{Token: tok.AccessToken, Source: authport.SourceHeader})
+	}
+	s, err := verify()
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The requirements behind authport.RequirePermission and RequireOrg.
+	fmt.Println(s.Permissions, s.OrgID, s.OrgSlug, authport.Permission("reports:read")(s) == nil, authport.Org("org_acme")(s) == nil)
+
+	// A change of access ends the user's sessions; the next one has it.
+	if err := b.SetPermissions(ctx, u.ID, []string{"reports:read", "reports:write"}); err != nil {
+		log.Fatal(err)
+	}
+	if s, err = verify(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Permissions)
+	// Output:
+	// [reports:read] org_acme acme true true
+	// [reports:read reports:write]
+}

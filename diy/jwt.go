@@ -235,7 +235,12 @@ type accessClaims struct {
 	Sid   string   `json:"sid"`
 	Email string   `json:"email,omitempty"`
 	Roles []string `json:"roles,omitempty"`
-	Amr   []string `json:"amr,omitempty"`
+	// Permissions, OrgID and OrgSlug use the claim names the other
+	// adapters map (WorkOS, Firebase custom claims).
+	Permissions []string `json:"permissions,omitempty"`
+	OrgID       string   `json:"org_id,omitempty"`
+	OrgSlug     string   `json:"org_slug,omitempty"`
+	Amr         []string `json:"amr,omitempty"`
 }
 
 // signAccess signs an access token for session rec.
@@ -244,7 +249,8 @@ func (b *Backend) signAccess(rec *SessionRecord, now time.Time) (string, time.Ti
 	k := b.keys.active()
 	tok, err := jwtcore.Sign("EdDSA", k.priv, map[string]any{"kid": k.id, "typ": accessTokenType}, accessClaims{
 		Iss: b.cfg.Issuer, Sub: rec.UserID, Aud: b.cfg.Audience, Exp: exp.Unix(), Nbf: now.Unix(), Iat: now.Unix(),
-		Jti: newID(""), Sid: rec.ID, Email: rec.Email, Roles: rec.Roles, Amr: []string{"pwd"},
+		Jti: newID(""), Sid: rec.ID, Email: rec.Email, Roles: rec.Roles, Permissions: rec.Permissions,
+		OrgID: rec.OrgID, OrgSlug: rec.OrgSlug, Amr: []string{"pwd"},
 	})
 	if err != nil {
 		return "", time.Time{}, unavailable("sign", err)
@@ -260,7 +266,8 @@ func (b *Backend) toSession(c *jwtcore.Claims) (*authport.Session, error) {
 	}
 	return &authport.Session{
 		Provider: provider, Issuer: c.Issuer, UserID: c.Subject, SessionID: sid, TokenID: c.JTI,
-		Email: c.String("email"), Roles: c.Strings("roles"), AuthMethods: c.Strings("amr"),
+		Email: c.String("email"), Roles: c.Strings("roles"), Permissions: c.Strings("permissions"),
+		OrgID: c.String("org_id"), OrgSlug: c.String("org_slug"), AuthMethods: c.Strings("amr"),
 		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Claims: c.Raw,
 	}, nil
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
+	"time"
 
 	"github.com/authport/authport"
 )
@@ -224,23 +224,50 @@ func (b *Backend) setPassword(ctx context.Context, op, userID, password, keep st
 	if err != nil {
 		return err
 	}
-	if err := b.updateUser(ctx, op, userID, func(u *User) { u.PasswordHash = h }); err != nil {
+	if err := b.updateUser(ctx, op, userID, func(u *User) bool { u.PasswordHash = h; return true }); err != nil {
 		return err
 	}
 	return b.revokeUser(ctx, op, userID, keep)
 }
 
-func (b *Backend) updateUser(ctx context.Context, op, userID string, f func(*User)) error {
-	u, err := b.users.UserByID(ctx, userID)
-	if err != nil {
+// updateUser applies f to userID's record and stores it if f reports a
+// change. The store's compare-and-swap on UpdatedAt makes the
+// read-modify-write safe against concurrent updates (another instance's
+// included): on a conflict f runs again on the fresh record.
+func (b *Backend) updateUser(ctx context.Context, op, userID string, f func(*User) bool) error {
+	for attempt := 0; ; attempt++ {
+		u, err := b.users.UserByID(ctx, userID)
+		if err != nil {
+			return storeErr(op, err, authport.ErrInvalidInput, "no such user")
+		}
+		prev := u.UpdatedAt
+		if !f(u) {
+			return nil
+		}
+		u.UpdatedAt = nextVersion(b.now(), prev)
+		err = b.users.UpdateUser(ctx, u, prev)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ErrConflict) && attempt < 7:
+			continue
+		case errors.Is(err, ErrConflict):
+			return unavailable(op, err)
+		}
 		return storeErr(op, err, authport.ErrInvalidInput, "no such user")
 	}
-	f(u)
-	u.UpdatedAt = b.now()
-	if err := b.users.UpdateUser(ctx, u); err != nil {
-		return storeErr(op, err, authport.ErrInvalidInput, "no such user")
+}
+
+// nextVersion is the UpdatedAt of a record last updated at prev: now to
+// the microsecond, but always at least a microsecond after prev, so every
+// update changes the version UpdateUser compares (even if the clock stands
+// still or steps back).
+func nextVersion(now, prev time.Time) time.Time {
+	t := now.Truncate(time.Microsecond)
+	if p := prev.Truncate(time.Microsecond); !t.After(p) {
+		t = p.Add(time.Microsecond)
 	}
-	return nil
+	return t
 }
 
 // DisableUser disables an account: it can no longer sign in (it gets the
@@ -248,7 +275,7 @@ func (b *Backend) updateUser(ctx context.Context, op, userID string, f func(*Use
 // families end.
 func (b *Backend) DisableUser(ctx context.Context, userID string) error {
 	const op = "disable_user"
-	if err := b.updateUser(ctx, op, userID, func(u *User) { u.Disabled = true }); err != nil {
+	if err := b.updateUser(ctx, op, userID, func(u *User) bool { u.Disabled = true; return true }); err != nil {
 		return err
 	}
 	if err := b.revokeUser(ctx, op, userID, ""); err != nil {
@@ -260,33 +287,117 @@ func (b *Backend) DisableUser(ctx context.Context, userID string) error {
 
 // EnableUser re-enables a disabled account.
 func (b *Backend) EnableUser(ctx context.Context, userID string) error {
-	return b.updateUser(ctx, "enable_user", userID, func(u *User) { u.Disabled = false })
+	return b.updateUser(ctx, "enable_user", userID, func(u *User) bool {
+		changed := u.Disabled
+		u.Disabled = false
+		return changed
+	})
 }
 
-// SetRoles replaces userID's roles. A change ends every session of the
-// user: privileges are bound to a session at sign-in, so a new privilege
-// level always comes with a new session id (no fixation) and a removed
-// role stops working at once. Setting the roles the user already has
-// changes nothing.
+// SetAccess replaces userID's roles, permissions and organisation at once
+// (see Access for the limits; bad input is ErrInvalidInput and changes
+// nothing). Any change is a privilege change and ends every session and
+// refresh family of the user, as SetRoles does: privileges are bound to a
+// session at sign-in, so a raised privilege always comes with a new
+// session id (no fixation) and a lowered one takes effect at once — for
+// JWT access tokens already issued, at once on this instance and through
+// VerifyStrict, elsewhere when they expire (Config.AccessTokenTTL).
+// Setting the access the user already has changes nothing and ends no
+// session, except one whose snapshot differs from it (left by a change
+// whose ending of sessions failed: retrying the call completes it).
+func (b *Backend) SetAccess(ctx context.Context, userID string, a Access) error {
+	return b.setAccess(ctx, "set_access", userID, func(Access) (Access, error) { return checkAccess(a) })
+}
+
+// SetRoles replaces userID's roles, keeping its permissions and
+// organisation. A change ends every session of the user (see SetAccess).
+// Setting the roles the user already has changes nothing.
 func (b *Backend) SetRoles(ctx context.Context, userID string, roles []string) error {
-	const op = "set_roles"
 	roles, err := checkRoles(roles)
 	if err != nil {
 		return err
 	}
+	return b.setAccess(ctx, "set_roles", userID, func(a Access) (Access, error) {
+		a.Roles = roles
+		return checkAccess(a)
+	})
+}
+
+// SetPermissions replaces userID's permissions, keeping its roles and
+// organisation. A change ends every session of the user (see SetAccess).
+func (b *Backend) SetPermissions(ctx context.Context, userID string, perms []string) error {
+	perms, err := checkPermissions(perms)
+	if err != nil {
+		return err
+	}
+	return b.setAccess(ctx, "set_permissions", userID, func(a Access) (Access, error) {
+		a.Permissions = perms
+		return checkAccess(a)
+	})
+}
+
+// SetOrganization places userID in organisation orgID, with an optional
+// slug or short name (Session.OrgSlug); orgID "" (with slug "") takes the
+// user out of any organisation. A user has one organisation at a time. A
+// change ends every session of the user (see SetAccess).
+func (b *Backend) SetOrganization(ctx context.Context, userID, orgID, orgSlug string) error {
+	if err := checkOrg(orgID, orgSlug); err != nil {
+		return err
+	}
+	return b.setAccess(ctx, "set_organization", userID, func(a Access) (Access, error) {
+		a.OrgID, a.OrgSlug = orgID, orgSlug
+		return checkAccess(a)
+	})
+}
+
+// setAccess replaces userID's access with next(current) and, if that
+// changed anything, ends the user's sessions. The new access is checked
+// against the current record, so a combination over MaxAccessSize is
+// refused before anything is stored.
+func (b *Backend) setAccess(ctx context.Context, op, userID string, next func(Access) (Access, error)) error {
 	changed := false
-	if err := b.updateUser(ctx, op, userID, func(u *User) {
-		cur, _ := checkRoles(u.Roles)
-		changed = !slices.Equal(cur, roles)
-		u.Roles = roles
+	var bad error
+	var want Access
+	if err := b.updateUser(ctx, op, userID, func(u *User) bool {
+		cur := u.Access().loose()
+		a, err := next(cur)
+		if err != nil {
+			bad, changed = err, false
+			return false
+		}
+		bad, changed, want = nil, !a.equal(cur), a
+		u.Roles, u.Permissions, u.OrgID, u.OrgSlug = a.Roles, a.Permissions, a.OrgID, a.OrgSlug
+		return changed
 	}); err != nil {
 		return err
 	}
-	if !changed {
-		return nil
+	if bad != nil {
+		return bad
 	}
-	b.log.LogAttrs(ctx, slog.LevelInfo, "roles changed; sessions ended", slog.String("user_id", userID))
+	if !changed {
+		return b.endStaleSessions(ctx, op, userID, want)
+	}
+	b.log.LogAttrs(ctx, slog.LevelInfo, "access changed; sessions ended", slog.String("user_id", userID), slog.String("op", op))
 	return b.revokeUser(ctx, op, userID, "")
+}
+
+// endStaleSessions ends userID's live sessions whose access snapshot is not
+// a: those a change of access interrupted before it could end them.
+func (b *Backend) endStaleSessions(ctx context.Context, op, userID string, a Access) error {
+	list, err := b.sessions.ListUserSessions(ctx, userID, b.now())
+	if err != nil {
+		return unavailable(op, err)
+	}
+	for _, r := range list {
+		if (Access{Roles: r.Roles, Permissions: r.Permissions, OrgID: r.OrgID, OrgSlug: r.OrgSlug}).loose().equal(a) {
+			continue
+		}
+		if err := b.revokeOne(ctx, r.ID); err != nil {
+			return err
+		}
+		b.log.LogAttrs(ctx, slog.LevelInfo, "session with stale access ended", slog.String("user_id", userID), slog.String("session_id", r.ID))
+	}
+	return nil
 }
 
 // RenewSession gives s's session a new id (and, in JWT mode, a new

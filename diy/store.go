@@ -3,6 +3,7 @@ package diy
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -16,6 +17,9 @@ var (
 	// ErrRefreshUnusable: the refresh token exists but was already used,
 	// was revoked, or has expired; the record returned with it says which.
 	ErrRefreshUnusable = errors.New("diy: refresh token not usable")
+	// ErrConflict: UpdateUser found the user changed since it was read
+	// (its UpdatedAt is no longer the one the caller saw).
+	ErrConflict = errors.New("diy: user changed concurrently")
 )
 
 // User is an account.
@@ -28,10 +32,23 @@ type User struct {
 	PasswordHash string
 	// Roles are application roles.
 	Roles []string
+	// Permissions are fine-grained permissions ("reports:read").
+	Permissions []string
+	// OrgID is the user's organisation ("" for none): one per user, set by
+	// the administrator. OrgSlug is its slug or short name (may be empty).
+	OrgID, OrgSlug string
 	// Disabled accounts cannot sign in and have no live sessions.
 	Disabled bool
-	// CreatedAt and UpdatedAt are maintained by the backend.
+	// CreatedAt and UpdatedAt are maintained by the backend. UpdatedAt
+	// also serves as the record's version: every update moves it forward
+	// by at least a microsecond (see UserStore.UpdateUser).
 	CreatedAt, UpdatedAt time.Time
+}
+
+// Access returns what u may do: a copy of its roles, permissions and
+// organisation.
+func (u *User) Access() Access {
+	return Access{Roles: slices.Clone(u.Roles), Permissions: slices.Clone(u.Permissions), OrgID: u.OrgID, OrgSlug: u.OrgSlug}
 }
 
 // SessionRecord is one server-side session. In JWT mode it is the refresh
@@ -45,10 +62,13 @@ type SessionRecord struct {
 	TokenHash []byte
 	// UserID owns the session.
 	UserID string
-	// Email and Roles are the user's at sign-in. A role change ends the
+	// Email, Roles, Permissions, OrgID and OrgSlug are the user's at
+	// sign-in. A change of roles, permissions or organisation ends the
 	// user's sessions, so these never go stale.
-	Email string
-	Roles []string
+	Email          string
+	Roles          []string
+	Permissions    []string
+	OrgID, OrgSlug string
 	// CreatedAt is the sign-in time; LastSeenAt the last use.
 	CreatedAt, LastSeenAt time.Time
 	// IdleExpiresAt is LastSeenAt plus the idle timeout.
@@ -87,9 +107,14 @@ type UserStore interface {
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	// UserByID returns the user or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
-	// UpdateUser stores u's PasswordHash, Roles, Disabled and UpdatedAt;
-	// ErrNotFound if there is no such user.
-	UpdateUser(ctx context.Context, u *User) error
+	// UpdateUser stores u's PasswordHash, Roles, Permissions, OrgID,
+	// OrgSlug, Disabled and UpdatedAt, but only if the stored UpdatedAt
+	// still equals prev (the UpdatedAt the caller read): a compare-and-swap,
+	// so of two read-modify-write updates racing on one user, one wins and
+	// the other gets ErrConflict and changes nothing (a concurrent
+	// revocation is never undone). ErrNotFound if there is no such user.
+	// UpdatedAt must round-trip to the microsecond.
+	UpdateUser(ctx context.Context, u *User, prev time.Time) error
 }
 
 // SessionStore keeps server-side sessions (and, in JWT mode, refresh

@@ -431,7 +431,7 @@ func (c *cli) keys(args []string) int {
 // ------------------------------------------------------------------- users
 
 const usersUsage = `Usage:
-  authport users add [--role ROLE]... [--password-stdin] EMAIL
+  authport users add [--role ROLE]... [--permission PERM]... [--org ORG] [--password-stdin] EMAIL
   authport users list [--json]
   authport users disable EMAIL|ID
   authport users enable EMAIL|ID
@@ -439,10 +439,12 @@ const usersUsage = `Usage:
 Manages the DIY backend's accounts in the database named by --db or
 AUTHPORT_DB_URL: sqlite:FILE (sqlite:data/authport.db for the example app)
 or postgres://…. add prints a generated password unless --password-stdin is
-given (the first line of stdin); disable also ends the account's sessions.
+given (the first line of stdin); --role and --permission take one value or
+a comma-separated list and may be repeated; --org places the account in an
+organisation. disable also ends the account's sessions.
 `
 
-// roleList is a repeatable --role flag.
+// roleList is a repeatable --role (or --permission) flag.
 type roleList []string
 
 // String implements flag.Value.
@@ -476,11 +478,14 @@ func (c *cli) users(args []string) int {
 	name := cmd + " " + sub
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	db := fs.String("db", "", "database: a SQLite file or postgres://… (default $AUTHPORT_DB_URL)")
-	var roles roleList
+	var roles, perms roleList
+	var org *string
 	var pwStdin, asJSON *bool
 	switch sub {
 	case "add":
 		fs.Var(&roles, "role", "grant a role (repeatable)")
+		fs.Var(&perms, "permission", "grant a permission (repeatable)")
+		org = fs.String("org", "", "place the account in organisation `ID`")
 		pwStdin = fs.Bool("password-stdin", false, "read the password from the first line of stdin")
 	case "list":
 		asJSON = fs.Bool("json", false, "print JSON")
@@ -508,7 +513,7 @@ func (c *cli) users(args []string) int {
 
 	switch sub {
 	case "add":
-		return c.usersAdd(name, d, pos[0], roles, *pwStdin)
+		return c.usersAdd(name, d, pos[0], diy.Access{Roles: roles, Permissions: perms, OrgID: *org}, *pwStdin)
 	case "list":
 		return c.usersList(name, d, *asJSON)
 	}
@@ -531,7 +536,7 @@ func (c *cli) users(args []string) int {
 	return exitOK
 }
 
-func (c *cli) usersAdd(name string, d *devkit.DIY, email string, roles []string, pwStdin bool) int {
+func (c *cli) usersAdd(name string, d *devkit.DIY, email string, access diy.Access, pwStdin bool) int {
 	password, generated := "", false
 	if pwStdin {
 		line, err := bufio.NewReader(io.LimitReader(c.stdin, 4096)).ReadString('\n')
@@ -545,7 +550,7 @@ func (c *cli) usersAdd(name string, d *devkit.DIY, email string, roles []string,
 	} else {
 		password, generated = devkit.NewPassword(), true
 	}
-	u, err := d.CreateUser(c.ctx, email, password, roles...)
+	u, err := d.CreateUserWithAccess(c.ctx, email, password, access)
 	if errors.Is(err, diy.ErrDuplicate) {
 		return c.fail(name, exitFailure, "an account with this email address already exists")
 	}
@@ -555,6 +560,12 @@ func (c *cli) usersAdd(name string, d *devkit.DIY, email string, roles []string,
 	fmt.Fprintf(c.stdout, "created %s %s", u.ID, u.Email)
 	if len(u.Roles) > 0 {
 		fmt.Fprintf(c.stdout, " roles: %s", strings.Join(u.Roles, ","))
+	}
+	if len(u.Permissions) > 0 {
+		fmt.Fprintf(c.stdout, " permissions: %s", strings.Join(u.Permissions, ","))
+	}
+	if u.OrgID != "" {
+		fmt.Fprintf(c.stdout, " org: %s", u.OrgID)
 	}
 	fmt.Fprintln(c.stdout)
 	if generated {
@@ -577,17 +588,20 @@ func (c *cli) usersList(name string, d *devkit.DIY, asJSON bool) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEMAIL\tROLES\tSTATUS\tCREATED")
+	fmt.Fprintln(tw, "ID\tEMAIL\tROLES\tPERMISSIONS\tORG\tSTATUS\tCREATED")
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
 	for _, u := range list {
 		status := "active"
 		if u.Disabled {
 			status = "disabled"
 		}
-		r := strings.Join(u.Roles, ",")
-		if r == "" {
-			r = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, r, status, u.CreatedAt.Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, dash(strings.Join(u.Roles, ",")), dash(strings.Join(u.Permissions, ",")),
+			dash(u.OrgID), status, u.CreatedAt.Format("2006-01-02 15:04"))
 	}
 	tw.Flush()
 	return exitOK

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -81,7 +82,7 @@ func TestUsageAndHelp(t *testing.T) {
 		{"keys --help", []string{"keys", "--help"}, expect{code: 0, stdout: []string{"AUTHPORT_COOKIE_KEY", "AUTHPORT_SIGNING_KEYS", "-json"}}},
 		{"users", []string{"users"}, expect{code: 2, stderr: []string{"users add"}}},
 		{"users --help", []string{"users", "--help"}, expect{code: 0, stdout: []string{"users add", "users list"}}},
-		{"users add --help", []string{"users", "add", "--help"}, expect{code: 0, stdout: []string{"-role", "-password-stdin", "-db"}}},
+		{"users add --help", []string{"users", "add", "--help"}, expect{code: 0, stdout: []string{"-role", "-permission", "-org ID", "-password-stdin", "-db"}}},
 		{"users bogus", []string{"users", "bogus"}, expect{code: 2, oneLineEr: true}},
 		{"bad flag", []string{"keys", "--nope"}, expect{code: 2, stderr: []string{"-nope", "--help"}, oneLineEr: true}},
 		{"keys argument", []string{"keys", "extra"}, expect{code: 2, oneLineEr: true}},
@@ -170,6 +171,15 @@ func diyStore(t *testing.T) diyDB {
 	return diyDB{d, path}
 }
 
+// manyPerms returns a --permission value listing n distinct permissions.
+func manyPerms(n int) string {
+	l := make([]string, n)
+	for i := range l {
+		l[i] = "perm" + strconv.Itoa(i)
+	}
+	return strings.Join(l, ",")
+}
+
 func TestUsers(t *testing.T) {
 	db := diyStore(t)
 	env := map[string]string{devkit.DBURLEnv: "sqlite:" + db.path}
@@ -184,11 +194,20 @@ func TestUsers(t *testing.T) {
 			expect{code: 0, stdout: []string{"created usr_", "ada@example.com", "roles: admin"}}},
 		{"add generated", "", []string{"users", "add", "bob@example.com"}, expect{code: 0, stdout: []string{"created usr_", "password: "}}},
 		{"flags after the email", "", []string{"users", "add", "carol@example.com", "--role", "a,b"}, expect{code: 0, stdout: []string{"roles: a,b"}}},
+		{"add with permissions and org", "", []string{"users", "add", "erin@example.com", "--permission", "reports:write,reports:read",
+			"--permission", "billing:read", "--org", "org_acme"},
+			expect{code: 0, stdout: []string{"created usr_", "permissions: billing:read,reports:read,reports:write", "org: org_acme"}}},
+		{"add bad permission", "", []string{"users", "add", "frank@example.com", "--permission", "reports\x01"}, expect{code: 2, oneLineEr: true}},
+		{"add bad org", "", []string{"users", "add", "frank@example.com", "--org", "org acme"}, expect{code: 2, oneLineEr: true}},
+		{"add too many permissions", "", []string{"users", "add", "frank@example.com", "--permission", manyPerms(diy.MaxPermissions + 1)},
+			expect{code: 2, oneLineEr: true}},
+		{"add after refusals", "", []string{"users", "add", "frank@example.com"}, expect{code: 0, stdout: []string{"created usr_"}}},
 		{"add duplicate", "", []string{"users", "add", "ADA@example.com"}, expect{code: 1, stderr: []string{"already exists"}, oneLineEr: true}},
 		{"add bad email", "", []string{"users", "add", "not-an-email"}, expect{code: 2, oneLineEr: true}},
 		{"add empty stdin password", "", []string{"users", "add", "--password-stdin", "dan@example.com"}, expect{code: 2, oneLineEr: true}},
 		{"add common password", "password\n", []string{"users", "add", "--password-stdin", "dan@example.com"}, expect{code: 2, oneLineEr: true}},
-		{"list", "", []string{"users", "list"}, expect{code: 0, stdout: []string{"ID", "ada@example.com", "admin", "bob@example.com", "active"}}},
+		{"list", "", []string{"users", "list"}, expect{code: 0, stdout: []string{"ID", "ada@example.com", "admin", "bob@example.com", "active",
+			"PERMISSIONS", "ORG", "reports:read", "org_acme"}}},
 		{"disable", "", []string{"users", "disable", "bob@example.com"}, expect{code: 0, stdout: []string{"disabled usr_"}}},
 		{"list shows disabled", "", []string{"users", "list"}, expect{code: 0, stdout: []string{"disabled"}}},
 		{"enable", "", []string{"users", "enable", "bob@example.com"}, expect{code: 0, stdout: []string{"enabled usr_"}}},
@@ -205,11 +224,14 @@ func TestUsers(t *testing.T) {
 	}
 	r := runCLI(t, env, "", "users", "list", "--json")
 	var list []devkit.UserInfo
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 3 {
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 5 {
 		t.Fatalf("list --json: %v %s", err, r.stdout)
 	}
-	if list[0].Email != "ada@example.com" || len(list[0].Roles) != 1 || list[1].Disabled {
+	if list[0].Email != "ada@example.com" || len(list[0].Roles) != 1 || list[1].Disabled || len(list[0].Permissions) != 0 || list[0].OrgID != "" {
 		t.Errorf("list --json: %+v", list)
+	}
+	if e := list[3]; e.Email != "erin@example.com" || len(e.Permissions) != 3 || e.OrgID != "org_acme" {
+		t.Errorf("list --json: %+v", e)
 	}
 	// The account works.
 	if _, err := db.SignInWithPassword(t.Context(), "ada@example.com", pw); err != nil {

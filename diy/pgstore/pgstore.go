@@ -187,6 +187,7 @@ func fromNull(t *time.Time) time.Time {
 	return *t
 }
 
+// roles returns a role or permission list for a NOT NULL text[] column.
 func roles(r []string) []string {
 	if r == nil {
 		return []string{}
@@ -222,22 +223,24 @@ func affected(tag pgconn.CommandTag, err error) error {
 func (s *Store) CreateUser(ctx context.Context, u *diy.User) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	_, err := s.pool.Exec(ctx, `INSERT INTO authport_users (id, email, password_hash, roles, disabled, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, u.Email, u.PasswordHash, roles(u.Roles), u.Disabled, u.CreatedAt, u.UpdatedAt)
+	_, err := s.pool.Exec(ctx, `INSERT INTO authport_users (id, email, password_hash, roles, permissions, org_id, org_slug, disabled,
+		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, u.ID, u.Email, u.PasswordHash, roles(u.Roles),
+		roles(u.Permissions), u.OrgID, u.OrgSlug, u.Disabled, u.CreatedAt, u.UpdatedAt)
 	if isUnique(err) {
 		return diy.ErrDuplicate
 	}
 	return err
 }
 
-const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at`
+const userCols = `id, email, password_hash, roles, permissions, org_id, org_slug, disabled, created_at, updated_at`
 
 func scanUser(row pgx.Row) (*diy.User, error) {
 	var u diy.User
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Roles, &u.Disabled, &u.CreatedAt, &u.UpdatedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Roles, &u.Permissions, &u.OrgID, &u.OrgSlug, &u.Disabled,
+		&u.CreatedAt, &u.UpdatedAt); err != nil {
 		return nil, notFound(err)
 	}
-	u.Roles = noRoles(u.Roles)
+	u.Roles, u.Permissions = noRoles(u.Roles), noRoles(u.Permissions)
 	return &u, nil
 }
 
@@ -255,35 +258,56 @@ func (s *Store) UserByID(ctx context.Context, id string) (*diy.User, error) {
 	return scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM authport_users WHERE id = $1`, id))
 }
 
-// UpdateUser implements diy.UserStore.
-func (s *Store) UpdateUser(ctx context.Context, u *diy.User) error {
+// UpdateUser implements diy.UserStore in one statement: the UPDATE
+// matches only while updated_at is still prev (under READ COMMITTED a
+// racing update that committed first makes the condition false on
+// re-check), and the outer SELECT tells ErrConflict from ErrNotFound.
+func (s *Store) UpdateUser(ctx context.Context, u *diy.User, prev time.Time) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	return affected(s.pool.Exec(ctx, `UPDATE authport_users SET password_hash = $1, roles = $2, disabled = $3, updated_at = $4 WHERE id = $5`,
-		u.PasswordHash, roles(u.Roles), u.Disabled, u.UpdatedAt, u.ID))
+	var updated, exists bool
+	err := s.pool.QueryRow(ctx, `WITH upd AS (
+			UPDATE authport_users SET password_hash = $1, roles = $2, permissions = $3, org_id = $4, org_slug = $5, disabled = $6,
+				updated_at = $7
+			WHERE id = $8 AND updated_at = $9
+			RETURNING 1
+		)
+		SELECT EXISTS (SELECT 1 FROM upd), EXISTS (SELECT 1 FROM authport_users WHERE id = $8)`,
+		u.PasswordHash, roles(u.Roles), roles(u.Permissions), u.OrgID, u.OrgSlug, u.Disabled, u.UpdatedAt, u.ID, prev).Scan(&updated, &exists)
+	switch {
+	case err != nil:
+		return err
+	case updated:
+		return nil
+	case !exists:
+		return diy.ErrNotFound
+	}
+	return diy.ErrConflict
 }
 
 // CreateSession implements diy.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, r *diy.SessionRecord) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	_, err := s.pool.Exec(ctx, `INSERT INTO authport_sessions (id, token_hash, user_id, email, roles, created_at, last_seen_at,
-		idle_expires_at, expires_at, revoked_at, user_agent, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		r.ID, r.TokenHash, r.UserID, r.Email, roles(r.Roles), r.CreatedAt, r.LastSeenAt, r.IdleExpiresAt, r.ExpiresAt,
-		nullTime(r.RevokedAt), r.UserAgent, r.IP)
+	_, err := s.pool.Exec(ctx, `INSERT INTO authport_sessions (id, token_hash, user_id, email, roles, permissions, org_id, org_slug,
+		created_at, last_seen_at, idle_expires_at, expires_at, revoked_at, user_agent, ip)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		r.ID, r.TokenHash, r.UserID, r.Email, roles(r.Roles), roles(r.Permissions), r.OrgID, r.OrgSlug, r.CreatedAt, r.LastSeenAt,
+		r.IdleExpiresAt, r.ExpiresAt, nullTime(r.RevokedAt), r.UserAgent, r.IP)
 	return err
 }
 
-const sessionCols = `id, token_hash, user_id, email, roles, created_at, last_seen_at, idle_expires_at, expires_at, revoked_at, user_agent, ip`
+const sessionCols = `id, token_hash, user_id, email, roles, permissions, org_id, org_slug, created_at, last_seen_at, idle_expires_at,
+	expires_at, revoked_at, user_agent, ip`
 
 func scanSession(row pgx.Row) (*diy.SessionRecord, error) {
 	var r diy.SessionRecord
 	var revoked *time.Time
-	if err := row.Scan(&r.ID, &r.TokenHash, &r.UserID, &r.Email, &r.Roles, &r.CreatedAt, &r.LastSeenAt, &r.IdleExpiresAt,
-		&r.ExpiresAt, &revoked, &r.UserAgent, &r.IP); err != nil {
+	if err := row.Scan(&r.ID, &r.TokenHash, &r.UserID, &r.Email, &r.Roles, &r.Permissions, &r.OrgID, &r.OrgSlug, &r.CreatedAt,
+		&r.LastSeenAt, &r.IdleExpiresAt, &r.ExpiresAt, &revoked, &r.UserAgent, &r.IP); err != nil {
 		return nil, notFound(err)
 	}
-	r.Roles = noRoles(r.Roles)
+	r.Roles, r.Permissions = noRoles(r.Roles), noRoles(r.Permissions)
 	r.RevokedAt = fromNull(revoked)
 	return &r, nil
 }

@@ -15,7 +15,8 @@
 //
 // Each operation is one round trip, made atomic by a Lua script where it
 // touches several keys. Keys (prefix "authport:" by default): "s:<hash>"
-// a session hash, "sid:<id>" its token hash, "u:<user>" the user's session
+// a session hash (the session record, with its snapshot of the user's
+// roles, permissions and organisation), "sid:<id>" its token hash, "u:<user>" the user's session
 // ids, "rl:<key>" a rate-limit counter. Keys expire with their session, so
 // Redis never needs sweeping. Requires Redis 7 or later; Redis Cluster is
 // not supported (the scripts touch keys of several slots).
@@ -111,8 +112,9 @@ func (s *Store) CreateSession(ctx context.Context, r *diy.SessionRecord) error {
 	ttl := ms(r.IdleExpiresAt.Sub(r.LastSeenAt) + slack)
 	userTTL := ms(r.ExpiresAt.Sub(r.LastSeenAt) + slack)
 	roles, _ := json.Marshal(r.Roles)
+	perms, _ := json.Marshal(r.Permissions)
 	args := []any{ttl, userTTL, r.ID, h,
-		"id", r.ID, "uid", r.UserID, "email", r.Email, "roles", string(roles),
+		"id", r.ID, "uid", r.UserID, "email", r.Email, "roles", string(roles), "perms", string(perms), "org", r.OrgID, "oslug", r.OrgSlug,
 		"c", r.CreatedAt.UnixMicro(), "ls", r.LastSeenAt.UnixMicro(), "ie", r.IdleExpiresAt.UnixMicro(),
 		"e", r.ExpiresAt.UnixMicro(), "ua", r.UserAgent, "ip", r.IP}
 	if !r.RevokedAt.IsZero() {
@@ -129,12 +131,23 @@ func parseSession(m map[string]string, hexHash string) (*diy.SessionRecord, erro
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: malformed session key")
 	}
-	r := &diy.SessionRecord{ID: m["id"], TokenHash: hash, UserID: m["uid"], Email: m["email"], UserAgent: m["ua"], IP: m["ip"]}
+	r := &diy.SessionRecord{ID: m["id"], TokenHash: hash, UserID: m["uid"], Email: m["email"], OrgID: m["org"], OrgSlug: m["oslug"],
+		UserAgent: m["ua"], IP: m["ip"]}
 	if err := json.Unmarshal([]byte(m["roles"]), &r.Roles); err != nil {
 		return nil, fmt.Errorf("redisstore: malformed session roles")
 	}
+	// Sessions stored before permissions existed have no "perms" field:
+	// no permissions.
+	if p, ok := m["perms"]; ok {
+		if err := json.Unmarshal([]byte(p), &r.Permissions); err != nil {
+			return nil, fmt.Errorf("redisstore: malformed session permissions")
+		}
+	}
 	if len(r.Roles) == 0 {
 		r.Roles = nil
+	}
+	if len(r.Permissions) == 0 {
+		r.Permissions = nil
 	}
 	for _, f := range []struct {
 		name string

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -64,5 +65,32 @@ func TestRateLimiter(t *testing.T) {
 	ok, after, err := rl1.Allow(t.Context(), key)
 	if err != nil || ok || after <= 0 {
 		t.Fatalf("third attempt across instances: ok=%v after=%v err=%v", ok, after, err)
+	}
+}
+
+// TestSessionWithoutAccessFields reads a session stored before sessions
+// carried permissions and an organisation (no "perms", "org" or "oslug"
+// field): it has none, and still verifies.
+func TestSessionWithoutAccessFields(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	now := time.Now().Truncate(time.Microsecond)
+	hash := make([]byte, 32)
+	rand.Read(hash)
+	r := &diy.SessionRecord{ID: "ses_" + strings.ToLower(rand.Text()), TokenHash: hash, UserID: "usr_old", Email: "old@example.com",
+		Roles: []string{"admin"}, Permissions: []string{"reports:read"}, OrgID: "org_1", OrgSlug: "one",
+		CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateSession(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Client().HDel(ctx, prefixOf(s)+"s:"+hex.EncodeToString(hash), "perms", "org", "oslug").Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SessionByTokenHash(ctx, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != r.ID || len(got.Roles) != 1 || got.Permissions != nil || got.OrgID != "" || got.OrgSlug != "" {
+		t.Fatalf("old-format session reads as %+v", got)
 	}
 }

@@ -155,6 +155,7 @@ func fromNull(v sql.NullInt64) time.Time {
 	return time.UnixMicro(v.Int64)
 }
 
+// rolesJSON encodes a role or permission list as a JSON array.
 func rolesJSON(r []string) string {
 	if len(r) == 0 {
 		return "[]"
@@ -166,7 +167,7 @@ func rolesJSON(r []string) string {
 func parseRoles(s string) ([]string, error) {
 	var r []string
 	if err := json.Unmarshal([]byte(s), &r); err != nil {
-		return nil, fmt.Errorf("sqlitestore: malformed roles: %w", err)
+		return nil, fmt.Errorf("sqlitestore: malformed role or permission list: %w", err)
 	}
 	if len(r) == 0 {
 		return nil, nil
@@ -176,21 +177,22 @@ func parseRoles(s string) ([]string, error) {
 
 // CreateUser implements diy.UserStore.
 func (s *Store) CreateUser(ctx context.Context, u *diy.User) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO authport_users (id, email, password_hash, roles, disabled, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Email, u.PasswordHash, rolesJSON(u.Roles), u.Disabled, micro(u.CreatedAt), micro(u.UpdatedAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO authport_users (id, email, password_hash, roles, permissions, org_id, org_slug,
+		disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Email, u.PasswordHash, rolesJSON(u.Roles),
+		rolesJSON(u.Permissions), u.OrgID, u.OrgSlug, u.Disabled, micro(u.CreatedAt), micro(u.UpdatedAt))
 	if isUnique(err) {
 		return diy.ErrDuplicate
 	}
 	return err
 }
 
-const userCols = `id, email, password_hash, roles, disabled, created_at, updated_at`
+const userCols = `id, email, password_hash, roles, permissions, org_id, org_slug, disabled, created_at, updated_at`
 
 func scanUser(row *sql.Row) (*diy.User, error) {
 	var u diy.User
-	var roles string
+	var roles, perms string
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &created, &updated); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &perms, &u.OrgID, &u.OrgSlug, &u.Disabled, &created, &updated); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, diy.ErrNotFound
 		}
@@ -198,6 +200,9 @@ func scanUser(row *sql.Row) (*diy.User, error) {
 	}
 	var err error
 	if u.Roles, err = parseRoles(roles); err != nil {
+		return nil, err
+	}
+	if u.Permissions, err = parseRoles(perms); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromMicro(created), fromMicro(updated)
@@ -214,11 +219,23 @@ func (s *Store) UserByID(ctx context.Context, id string) (*diy.User, error) {
 	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM authport_users WHERE id = ?`, id))
 }
 
-// UpdateUser implements diy.UserStore.
-func (s *Store) UpdateUser(ctx context.Context, u *diy.User) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE authport_users SET password_hash = ?, roles = ?, disabled = ?, updated_at = ? WHERE id = ?`,
-		u.PasswordHash, rolesJSON(u.Roles), u.Disabled, micro(u.UpdatedAt), u.ID)
-	return affected(res, err)
+// UpdateUser implements diy.UserStore: one conditional UPDATE, then, if it
+// matched nothing, a read that tells ErrNotFound from ErrConflict.
+func (s *Store) UpdateUser(ctx context.Context, u *diy.User, prev time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE authport_users SET password_hash = ?, roles = ?, permissions = ?, org_id = ?, org_slug = ?,
+		disabled = ?, updated_at = ? WHERE id = ? AND updated_at = ?`,
+		u.PasswordHash, rolesJSON(u.Roles), rolesJSON(u.Permissions), u.OrgID, u.OrgSlug, u.Disabled, micro(u.UpdatedAt), u.ID, micro(prev))
+	if err := affected(res, err); !errors.Is(err, diy.ErrNotFound) {
+		return err
+	}
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1 FROM authport_users WHERE id = ?`, u.ID).Scan(&one); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return diy.ErrNotFound
+		}
+		return err
+	}
+	return diy.ErrConflict
 }
 
 func affected(res sql.Result, err error) error {
@@ -237,23 +254,25 @@ func affected(res sql.Result, err error) error {
 
 // CreateSession implements diy.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, r *diy.SessionRecord) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO authport_sessions (id, token_hash, user_id, email, roles, created_at, last_seen_at,
-		idle_expires_at, expires_at, revoked_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.TokenHash, r.UserID, r.Email, rolesJSON(r.Roles), micro(r.CreatedAt), micro(r.LastSeenAt),
-		micro(r.IdleExpiresAt), micro(r.ExpiresAt), nullMicro(r.RevokedAt), r.UserAgent, r.IP)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO authport_sessions (id, token_hash, user_id, email, roles, permissions, org_id, org_slug,
+		created_at, last_seen_at, idle_expires_at, expires_at, revoked_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.TokenHash, r.UserID, r.Email, rolesJSON(r.Roles), rolesJSON(r.Permissions), r.OrgID, r.OrgSlug, micro(r.CreatedAt),
+		micro(r.LastSeenAt), micro(r.IdleExpiresAt), micro(r.ExpiresAt), nullMicro(r.RevokedAt), r.UserAgent, r.IP)
 	return err
 }
 
-const sessionCols = `id, token_hash, user_id, email, roles, created_at, last_seen_at, idle_expires_at, expires_at, revoked_at, user_agent, ip`
+const sessionCols = `id, token_hash, user_id, email, roles, permissions, org_id, org_slug, created_at, last_seen_at, idle_expires_at,
+	expires_at, revoked_at, user_agent, ip`
 
 type scanner interface{ Scan(...any) error }
 
 func scanSession(row scanner) (*diy.SessionRecord, error) {
 	var r diy.SessionRecord
-	var roles string
+	var roles, perms string
 	var created, seen, idle, exp int64
 	var revoked sql.NullInt64
-	if err := row.Scan(&r.ID, &r.TokenHash, &r.UserID, &r.Email, &roles, &created, &seen, &idle, &exp, &revoked, &r.UserAgent, &r.IP); err != nil {
+	if err := row.Scan(&r.ID, &r.TokenHash, &r.UserID, &r.Email, &roles, &perms, &r.OrgID, &r.OrgSlug, &created, &seen, &idle, &exp,
+		&revoked, &r.UserAgent, &r.IP); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, diy.ErrNotFound
 		}
@@ -261,6 +280,9 @@ func scanSession(row scanner) (*diy.SessionRecord, error) {
 	}
 	var err error
 	if r.Roles, err = parseRoles(roles); err != nil {
+		return nil, err
+	}
+	if r.Permissions, err = parseRoles(perms); err != nil {
 		return nil, err
 	}
 	r.CreatedAt, r.LastSeenAt, r.IdleExpiresAt, r.ExpiresAt = fromMicro(created), fromMicro(seen), fromMicro(idle), fromMicro(exp)

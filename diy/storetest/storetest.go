@@ -75,7 +75,10 @@ func noErr(t *testing.T, what string, err error) {
 	}
 }
 
-// Users checks a diy.UserStore.
+// Users checks a diy.UserStore: every field round-trips (roles,
+// permissions and organisation included), emails are unique under
+// concurrency, and UpdateUser is a compare-and-swap on UpdatedAt (of ten
+// concurrent updates from one read, exactly one is stored).
 func Users(t *testing.T, s diy.UserStore) {
 	ctx := t.Context()
 	newUser := func(roles ...string) *diy.User {
@@ -88,8 +91,10 @@ func Users(t *testing.T, s diy.UserStore) {
 		if got.ID != want.ID || got.Email != want.Email || got.PasswordHash != want.PasswordHash || got.Disabled != want.Disabled {
 			t.Errorf("user = %+v, want %+v", got, want)
 		}
-		if !slices.Equal(got.Roles, want.Roles) && !(len(got.Roles) == 0 && len(want.Roles) == 0) {
-			t.Errorf("roles = %q, want %q", got.Roles, want.Roles)
+		sameList(t, "roles", got.Roles, want.Roles)
+		sameList(t, "permissions", got.Permissions, want.Permissions)
+		if got.OrgID != want.OrgID || got.OrgSlug != want.OrgSlug {
+			t.Errorf("organisation = %q/%q, want %q/%q", got.OrgID, got.OrgSlug, want.OrgID, want.OrgSlug)
 		}
 		sameTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 		sameTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
@@ -100,15 +105,25 @@ func Users(t *testing.T, s diy.UserStore) {
 			name  string
 			roles []string
 			email string
+			mod   func(*diy.User)
 		}{
-			{"NoRoles", nil, ""},
-			{"Roles", []string{"admin", "org:editor"}, ""},
-			{"UnicodeEmail", nil, "jürgen." + strings.ToLower(rand.Text()) + "@bücher.example"},
+			{"NoRoles", nil, "", nil},
+			{"Roles", []string{"admin", "org:editor"}, "", nil},
+			{"UnicodeEmail", nil, "jürgen." + strings.ToLower(rand.Text()) + "@bücher.example", nil},
+			{"PermissionsAndOrg", []string{"admin"}, "", func(u *diy.User) {
+				u.Permissions = []string{"billing:manage", "reports:read"}
+				u.OrgID, u.OrgSlug = id("org_"), "acme"
+			}},
+			{"PermissionsOnly", nil, "", func(u *diy.User) { u.Permissions = []string{"reports:read"} }},
+			{"UnicodeOrg", nil, "", func(u *diy.User) { u.OrgID, u.OrgSlug = id("org_"), "bücher-☃" }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				u := newUser(tc.roles...)
 				if tc.email != "" {
 					u.Email = tc.email
+				}
+				if tc.mod != nil {
+					tc.mod(u)
 				}
 				noErr(t, "CreateUser", s.CreateUser(ctx, u))
 				got, err := s.UserByEmail(ctx, u.Email)
@@ -125,7 +140,8 @@ func Users(t *testing.T, s diy.UserStore) {
 		wantErr(t, "UserByEmail", err, diy.ErrNotFound)
 		_, err = s.UserByID(ctx, id("usr_"))
 		wantErr(t, "UserByID", err, diy.ErrNotFound)
-		wantErr(t, "UpdateUser", s.UpdateUser(ctx, newUser()), diy.ErrNotFound)
+		u := newUser()
+		wantErr(t, "UpdateUser", s.UpdateUser(ctx, u, u.UpdatedAt), diy.ErrNotFound)
 	})
 	t.Run("DuplicateEmail", func(t *testing.T) {
 		u := newUser()
@@ -165,27 +181,89 @@ func Users(t *testing.T, s diy.UserStore) {
 	t.Run("Update", func(t *testing.T) {
 		u := newUser("a")
 		noErr(t, "CreateUser", s.CreateUser(ctx, u))
+		prev := u.UpdatedAt
 		u.PasswordHash = "$2a$10$abcdefghijklmnopqrstuu6M2cFSCNcu2XkUXh2wTLl3a4cXTlYyO"
 		u.Roles = []string{"b", "c"}
+		u.Permissions = []string{"reports:read", "reports:write"}
+		u.OrgID, u.OrgSlug = id("org_"), "acme"
 		u.Disabled = true
 		u.UpdatedAt = u.UpdatedAt.Add(time.Hour)
-		noErr(t, "UpdateUser", s.UpdateUser(ctx, u))
+		noErr(t, "UpdateUser", s.UpdateUser(ctx, u, prev))
 		got, err := s.UserByID(ctx, u.ID)
 		noErr(t, "UserByID", err)
 		checkUser(t, got, u)
-		u.Roles = nil
+		prev = got.UpdatedAt
+		u.Roles, u.Permissions, u.OrgID, u.OrgSlug = nil, nil, "", ""
 		u.Disabled = false
-		noErr(t, "UpdateUser", s.UpdateUser(ctx, u))
+		u.UpdatedAt = u.UpdatedAt.Add(time.Microsecond)
+		noErr(t, "UpdateUser", s.UpdateUser(ctx, u, prev))
 		got, err = s.UserByEmail(ctx, u.Email)
 		noErr(t, "UserByEmail", err)
 		checkUser(t, got, u)
 	})
+	t.Run("UpdateConflict", func(t *testing.T) {
+		u := newUser("a")
+		u.Permissions = []string{"reports:read"}
+		noErr(t, "CreateUser", s.CreateUser(ctx, u))
+		stale := u.UpdatedAt
+		next := *u
+		next.Permissions, next.UpdatedAt = nil, u.UpdatedAt.Add(time.Second)
+		noErr(t, "UpdateUser", s.UpdateUser(ctx, &next, stale))
+		// A writer that read the record before that update must not undo it.
+		late := *u
+		late.Roles, late.UpdatedAt = []string{"admin"}, u.UpdatedAt.Add(2*time.Second)
+		wantErr(t, "UpdateUser(stale)", s.UpdateUser(ctx, &late, stale), diy.ErrConflict)
+		got, err := s.UserByID(ctx, u.ID)
+		noErr(t, "UserByID", err)
+		checkUser(t, got, &next)
+	})
+	t.Run("ConcurrentUpdate", func(t *testing.T) {
+		u := newUser()
+		noErr(t, "CreateUser", s.CreateUser(ctx, u))
+		var ok, conflict atomic.Int32
+		winner := make(chan string, 10)
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Go(func() {
+				mine := *u
+				mine.Roles = []string{"r" + string(rune('a'+i))}
+				mine.UpdatedAt = u.UpdatedAt.Add(time.Duration(i+1) * time.Second)
+				switch err := s.UpdateUser(ctx, &mine, u.UpdatedAt); {
+				case err == nil:
+					ok.Add(1)
+					winner <- mine.Roles[0]
+				case errors.Is(err, diy.ErrConflict):
+					conflict.Add(1)
+				default:
+					t.Errorf("UpdateUser: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		close(winner)
+		if ok.Load() != 1 || conflict.Load() != 9 {
+			t.Fatalf("10 concurrent updates from one read: %d stored, %d conflicts; want 1 and 9", ok.Load(), conflict.Load())
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		noErr(t, "UserByID", err)
+		if w := <-winner; len(got.Roles) != 1 || got.Roles[0] != w {
+			t.Fatalf("stored roles %q, want the winner's %q", got.Roles, w)
+		}
+	})
+}
+
+// sameList compares role or permission lists, nil and empty alike.
+func sameList(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+		t.Errorf("%s = %q, want %q", what, got, want)
+	}
 }
 
 // newSession returns a live session of user uid created at n.
 func newSession(uid string, n time.Time) *diy.SessionRecord {
 	return &diy.SessionRecord{ID: id("ses_"), TokenHash: hash(), UserID: uid, Email: uid + "@example.com", Roles: []string{"member"},
-		CreatedAt: n, LastSeenAt: n, IdleExpiresAt: n.Add(30 * time.Minute), ExpiresAt: n.Add(12 * time.Hour),
+		Permissions: []string{"reports:read"}, OrgID: "org_storetest", OrgSlug: "storetest", CreatedAt: n, LastSeenAt: n, IdleExpiresAt: n.Add(30 * time.Minute), ExpiresAt: n.Add(12 * time.Hour),
 		UserAgent: "storetest/1.0", IP: "192.0.2.1"}
 }
 
@@ -195,8 +273,10 @@ func checkSession(t *testing.T, got, want *diy.SessionRecord) {
 		got.UserAgent != want.UserAgent || got.IP != want.IP {
 		t.Errorf("session = %+v, want %+v", got, want)
 	}
-	if !slices.Equal(got.Roles, want.Roles) && !(len(got.Roles) == 0 && len(want.Roles) == 0) {
-		t.Errorf("roles = %q, want %q", got.Roles, want.Roles)
+	sameList(t, "roles", got.Roles, want.Roles)
+	sameList(t, "permissions", got.Permissions, want.Permissions)
+	if got.OrgID != want.OrgID || got.OrgSlug != want.OrgSlug {
+		t.Errorf("organisation = %q/%q, want %q/%q", got.OrgID, got.OrgSlug, want.OrgID, want.OrgSlug)
 	}
 	sameTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	sameTime(t, "LastSeenAt", got.LastSeenAt, want.LastSeenAt)
@@ -220,7 +300,8 @@ func gone(t *testing.T, what string, r *diy.SessionRecord, err error) {
 	}
 }
 
-// Sessions checks a diy.SessionStore.
+// Sessions checks a diy.SessionStore, including that a session keeps its
+// snapshot of the user's roles, permissions and organisation.
 func Sessions(t *testing.T, s diy.SessionStore) {
 	ctx := t.Context()
 	t.Run("CreateAndGet", func(t *testing.T) {
@@ -230,6 +311,14 @@ func Sessions(t *testing.T, s diy.SessionStore) {
 		}{
 			{"Plain", func(*diy.SessionRecord) {}},
 			{"NoRoles", func(r *diy.SessionRecord) { r.Roles = nil }},
+			{"NoAccess", func(r *diy.SessionRecord) { r.Roles, r.Permissions, r.OrgID, r.OrgSlug = nil, nil, "", "" }},
+			{"ManyPermissions", func(r *diy.SessionRecord) {
+				r.Permissions = nil
+				for i := range 64 {
+					r.Permissions = append(r.Permissions, "perm:"+strings.Repeat("x", i))
+				}
+			}},
+			{"UnicodeOrg", func(r *diy.SessionRecord) { r.OrgID, r.OrgSlug = "org_bücher", "bücher-☃" }},
 			{"NoClientInfo", func(r *diy.SessionRecord) { r.UserAgent, r.IP = "", "" }},
 			{"UnicodeUserAgent", func(r *diy.SessionRecord) { r.UserAgent = "Mozilla/5.0 (Überphone; ☃)" }},
 		} {

@@ -116,6 +116,10 @@ type UserInfo struct {
 	Email string `json:"email"`
 	// Roles are the account's roles.
 	Roles []string `json:"roles"`
+	// Permissions are the account's permissions.
+	Permissions []string `json:"permissions"`
+	// OrgID is the account's organisation ("" for none).
+	OrgID string `json:"org_id"`
 	// Disabled accounts cannot sign in.
 	Disabled bool `json:"disabled"`
 	// CreatedAt is when the account was created (UTC).
@@ -126,7 +130,7 @@ type UserInfo struct {
 // oldest first. (diy.UserStore has no listing method, so this reads the
 // authport_users table directly.)
 func ListDIYUsers(ctx context.Context, st diy.Store) ([]UserInfo, error) {
-	const q = `SELECT id, email, roles, disabled, created_at FROM authport_users ORDER BY created_at, id`
+	const q = `SELECT id, email, roles, permissions, org_id, disabled, created_at FROM authport_users ORDER BY created_at, id`
 	var out []UserInfo
 	switch s := st.(type) {
 	case *sqlitestore.Store:
@@ -137,13 +141,16 @@ func ListDIYUsers(ctx context.Context, st diy.Store) ([]UserInfo, error) {
 		defer rows.Close()
 		for rows.Next() {
 			var u UserInfo
-			var roles string
+			var roles, perms string
 			var created int64
-			if err := rows.Scan(&u.ID, &u.Email, &roles, &u.Disabled, &created); err != nil {
+			if err := rows.Scan(&u.ID, &u.Email, &roles, &perms, &u.OrgID, &u.Disabled, &created); err != nil {
 				return nil, err
 			}
 			if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
 				return nil, fmt.Errorf("user %s: malformed roles", u.ID)
+			}
+			if err := json.Unmarshal([]byte(perms), &u.Permissions); err != nil {
+				return nil, fmt.Errorf("user %s: malformed permissions", u.ID)
 			}
 			u.CreatedAt = time.UnixMicro(created).UTC()
 			out = append(out, u)
@@ -157,7 +164,7 @@ func ListDIYUsers(ctx context.Context, st diy.Store) ([]UserInfo, error) {
 		defer rows.Close()
 		for rows.Next() {
 			var u UserInfo
-			if err := rows.Scan(&u.ID, &u.Email, &u.Roles, &u.Disabled, &u.CreatedAt); err != nil {
+			if err := rows.Scan(&u.ID, &u.Email, &u.Roles, &u.Permissions, &u.OrgID, &u.Disabled, &u.CreatedAt); err != nil {
 				return nil, err
 			}
 			u.CreatedAt = u.CreatedAt.UTC()
