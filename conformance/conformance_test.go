@@ -7,11 +7,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +41,19 @@ type ref struct {
 	n       atomic.Int64
 	auth    authport.Authenticator
 	broken  string
+	// One-more-step sign-in: the step each user must take next, the
+	// pending steps by token, the last code each user received, and the
+	// organisations each user may choose from.
+	require map[string]authport.Action
+	pending map[string]*refPending
+	inbox   map[string]string
+	orgsOf  map[string][]string
+}
+
+type refPending struct {
+	userID, code string
+	action       authport.Action
+	orgs         []string
 }
 
 const refIssuer = "https://ref.authport.test"
@@ -55,7 +70,8 @@ func newRef(t *testing.T, broken string) *ref {
 			panic(err)
 		}
 	})
-	r := &ref{key: refKey, users: map[string]conformance.User{}, revoked: map[string]bool{}, broken: broken}
+	r := &ref{key: refKey, users: map[string]conformance.User{}, revoked: map[string]bool{}, broken: broken,
+		require: map[string]authport.Action{}, pending: map[string]*refPending{}, inbox: map[string]string{}, orgsOf: map[string][]string{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.fetches.Add(1)
 		if r.down.Load() {
@@ -131,6 +147,97 @@ func (a *refAuth) Revoke(ctx context.Context, s *authport.Session, _ *authport.T
 	return nil
 }
 
+// SignInWithPassword signs a user in, or stops at the step the harness
+// required with an *ActionError.
+func (a *refAuth) SignInWithPassword(ctx context.Context, email, password string) (*authport.Tokens, error) {
+	r := a.r
+	r.mu.Lock()
+	var id string
+	for k, v := range r.users {
+		if v.Email == email && v.Password == password {
+			id = k
+		}
+	}
+	if id == "" {
+		r.mu.Unlock()
+		return nil, authport.NewError(authport.ErrInvalidCredential, "ref", "login", "wrong email or password")
+	}
+	act, ok := r.require[id]
+	if !ok {
+		r.mu.Unlock()
+		return r.sign(id, "")
+	}
+	tok := "pt_" + big.NewInt(r.n.Add(1)).String() + "_" + rand.Text()
+	p := &refPending{userID: id, action: act, orgs: r.orgsOf[id]}
+	if act != authport.ActionSelectOrganization {
+		p.code = fmt.Sprintf("%06d", r.n.Add(7919)%1_000_000)
+		r.inbox[email] = p.code
+	}
+	r.pending[tok] = p
+	r.mu.Unlock()
+	ae := &authport.ActionError{Action: act, Provider: "ref", PendingToken: tok, Organizations: p.orgs}
+	if r.broken == "step-token-in-error" {
+		return nil, fmt.Errorf("%w (pending %s)", ae, tok)
+	}
+	return nil, ae
+}
+
+func (a *refAuth) CanContinue(e *authport.ActionError) bool {
+	return e != nil && e.Provider == "ref" && e.PendingToken != "" &&
+		(e.Action == authport.ActionVerifyEmail || e.Action == authport.ActionMFA || e.Action == authport.ActionSelectOrganization)
+}
+
+func (a *refAuth) ContinueSignIn(ctx context.Context, e *authport.ActionError, in authport.ActionInput) (*authport.Tokens, error) {
+	r := a.r
+	fail := func(k *authport.Kind, why string) (*authport.Tokens, error) {
+		return nil, authport.NewError(k, "ref", "continue", why)
+	}
+	if e == nil || e.PendingToken == "" {
+		return fail(authport.ErrInvalidInput, "no pending token")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.pending[e.PendingToken]
+	if p == nil || p.action != e.Action {
+		return fail(authport.ErrInvalidCredential, "unknown pending token")
+	}
+	org := ""
+	switch p.action {
+	case authport.ActionSelectOrganization:
+		if in.Organization == "" {
+			return fail(authport.ErrInvalidInput, "an organisation is required")
+		}
+		if !slices.Contains(p.orgs, in.Organization) {
+			return fail(authport.ErrInvalidCredential, "not a member of that organisation")
+		}
+		org = in.Organization
+	default:
+		if in.Code == "" {
+			return fail(authport.ErrInvalidInput, "a code is required")
+		}
+		// Deliberately broken: any code passes.
+		if r.broken != "continue-ignores-code" && in.Code != p.code {
+			return fail(authport.ErrInvalidCredential, "wrong code")
+		}
+	}
+	delete(r.pending, e.PendingToken)
+	delete(r.require, p.userID)
+	return r.sign(p.userID, org)
+}
+
+// sign issues tokens for user id (in organisation org, if set).
+func (r *ref) sign(id, org string) (*authport.Tokens, error) {
+	c := r.claimsLocked(id)
+	if org != "" {
+		c["org_id"] = org
+	}
+	tok, err := jwtcore.Sign("RS256", r.key, map[string]any{"kid": "k1", "typ": "JWT"}, c)
+	if err != nil {
+		return nil, err
+	}
+	return &authport.Tokens{AccessToken: tok, UserID: id}, nil
+}
+
 func (r *ref) newAuth() (authport.Authenticator, error) {
 	cache := keyset.NewCache(keyset.NewHTTPFetcher(r.srv.URL, keyset.FormatJWKS, nil), keyset.CacheOptions{Provider: "ref"})
 	v, err := jwtcore.New(jwtcore.Options{Provider: "ref", ToSession: func(c *jwtcore.Claims) (*authport.Session, error) {
@@ -145,10 +252,14 @@ func (r *ref) newAuth() (authport.Authenticator, error) {
 }
 
 func (r *ref) claims(sub string) map[string]any {
-	now := time.Now()
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.claimsLocked(sub)
+}
+
+func (r *ref) claimsLocked(sub string) map[string]any {
+	now := time.Now()
 	u := r.users[sub]
-	r.mu.Unlock()
 	c := map[string]any{"iss": refIssuer, "aud": "api", "sub": sub, "iat": now.Unix(), "nbf": now.Unix(),
 		"exp": now.Add(5 * time.Minute).Unix(), "jti": "j" + big.NewInt(r.n.Add(1)).String(), "sid": "s" + big.NewInt(r.n.Add(1)).String(), "email": u.Email}
 	if len(u.Roles) > 0 {
@@ -192,7 +303,36 @@ func (r *ref) harness() conformance.Harness {
 		},
 		KeyFetches:  r.fetches.Load,
 		SetKeysDown: r.down.Store,
-		Features:    conformance.Features{Roles: true, Permissions: true, Org: true, EmailInToken: true},
+		StepUp: &conformance.StepUp{
+			Actions: []authport.Action{authport.ActionVerifyEmail, authport.ActionMFA, authport.ActionSelectOrganization},
+			Require: func(ctx context.Context, u conformance.User, a authport.Action) error {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				r.require[u.ID] = a
+				if a == authport.ActionSelectOrganization {
+					n := big.NewInt(r.n.Add(1)).String()
+					r.orgsOf[u.ID] = []string{"org_a" + n, "org_b" + n}
+				}
+				return nil
+			},
+			Input: func(ctx context.Context, u conformance.User, e *authport.ActionError) (authport.ActionInput, error) {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				if e.Action == authport.ActionSelectOrganization {
+					orgs := r.orgsOf[u.ID]
+					if len(orgs) == 0 {
+						return authport.ActionInput{}, errors.New("the user has no organisations")
+					}
+					return authport.ActionInput{Organization: orgs[len(orgs)-1]}, nil
+				}
+				code := r.inbox[u.Email]
+				if code == "" {
+					return authport.ActionInput{}, errors.New("no code was sent")
+				}
+				return authport.ActionInput{Code: code}, nil
+			},
+		},
+		Features: conformance.Features{Roles: true, Permissions: true, Org: true, EmailInToken: true},
 		Forger: &conformance.Forger{
 			Issuer: refIssuer, Audience: []string{"api"}, Alg: "RS256", KID: "k1", PublicKey: &r.key.PublicKey,
 			Header: func() map[string]any { return map[string]any{"alg": "RS256", "kid": "k1", "typ": "JWT"} },
@@ -225,6 +365,8 @@ func TestSuiteCatchesBroken(t *testing.T) {
 		{"alg-none", "--- FAIL: TestBrokenChild/ref/Attacks/J01_AlgNone"},
 		{"ignore-exp", "--- FAIL: TestBrokenChild/ref/Attacks/J16_Expired"},
 		{"wrong-kind", "--- FAIL: TestBrokenChild/ref/LoginState/Garbage"},
+		{"continue-ignores-code", "--- FAIL: TestBrokenChild/ref/StepUp/mfa_required/WrongInputRefused"},
+		{"step-token-in-error", "--- FAIL: TestBrokenChild/ref/StepUp/email_verification_required/SignInStops"},
 	}
 	for _, c := range cases {
 		t.Run(c.mode, func(t *testing.T) {

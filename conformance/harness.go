@@ -17,7 +17,9 @@
 //
 // Subtests have stable names under LoginState/, SessionValidation/,
 // RouteProtection/, Attacks/ (J1–J45 of shared/reference/security.md),
-// Revocation/, Refresh/, PasswordSignIn/, Concurrency/ and Availability/.
+// Revocation/, Refresh/, PasswordSignIn/, Concurrency/, Availability/ and
+// StepUp/ (a sign-in the provider interrupts with one more step, finished
+// through authport.ActionContinuer and Web's /auth/continue).
 // A scenario that needs a capability the adapter lacks, or a harness hook
 // the provider cannot offer (forging tokens needs the signing key, which
 // only an emulator has), is skipped with a message starting "N/A:" and the
@@ -110,6 +112,11 @@ type Harness struct {
 	SetKeysDown func(down bool)
 	// Features says what CreateUser can grant.
 	Features Features
+	// StepUp, if set, lets the suite make the provider interrupt a
+	// sign-in with one more step (email verification, MFA, organisation
+	// selection) and take it as the user would, for the StepUp/
+	// scenarios. Without it they are N/A.
+	StepUp *StepUp
 	// NotApplicable lists scenarios (by subtest path, e.g.
 	// "Refresh/ReuseRejected") the provider cannot meet, with the reason;
 	// they are reported N/A. Use it only for real provider gaps.

@@ -51,11 +51,17 @@ const siteCookie = "authport_conformance"
 
 func (s *suite) newSite(t *testing.T) *site {
 	t.Helper()
+	return s.newSiteFor(t, s.h.Authenticator)
+}
+
+// newSiteFor is the site in front of a (the adapter, or a view of it).
+func (s *suite) newSiteFor(t *testing.T, a authport.Authenticator) *site {
+	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	web, err := authport.NewWeb(s.h.Authenticator, authport.Config{CookieKeys: [][]byte{key}, CookieName: siteCookie, Insecure: true, Logger: logger})
+	web, err := authport.NewWeb(a, authport.Config{CookieKeys: [][]byte{key}, CookieName: siteCookie, Insecure: true, Logger: logger})
 	if err != nil {
 		t.Fatalf("NewWeb: %v", err)
 	}

@@ -34,6 +34,8 @@ func Run(t *testing.T, h Harness) {
 		t.Run("Revocation", s.revocation)
 		t.Run("Concurrency", s.concurrency)
 		t.Run("Availability", s.availability)
+		// Last: a harness may change a provider setting to demand a step.
+		t.Run("StepUp", s.stepUp)
 	})
 }
 

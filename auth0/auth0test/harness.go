@@ -28,7 +28,9 @@ import (
 // Login when the user belongs to an organisation, since Auth0 issues
 // organisation tokens only there), revocation through the Management API,
 // the tenant's signing key for the attack catalogue, key-fetch counting and
-// key-endpoint outages.
+// key-endpoint outages. For the StepUp scenarios it enrols a user in MFA
+// (MetadataMFA, as an enrolment through Guardian would) and plays their
+// authenticator app: OTP's current code.
 func (s *Server) Harness(tb testing.TB) conformance.Harness {
 	tb.Helper()
 	cfg := s.Config()
@@ -69,6 +71,20 @@ func (s *Server) Harness(tb testing.TB) conformance.Harness {
 		KeyFetches:  s.KeyFetches,
 		SetKeysDown: s.SetKeysDown,
 		Features:    conformance.Features{Roles: true, Permissions: true, Org: true},
+		StepUp: &conformance.StepUp{
+			Actions: []authport.Action{authport.ActionMFA},
+			Require: func(ctx context.Context, u conformance.User, a authport.Action) error {
+				if a != authport.ActionMFA {
+					return fmt.Errorf("auth0test: cannot require %s", a)
+				}
+				_, err := s.core.Store.UpdateMetadata(u.ID, map[string]any{MetadataMFA: true})
+				return err
+			},
+			Input: func(ctx context.Context, u conformance.User, ae *authport.ActionError) (authport.ActionInput, error) {
+				otp, err := s.OTP(u.Email)
+				return authport.ActionInput{Code: otp}, err
+			},
+		},
 	}
 }
 
@@ -124,7 +140,9 @@ type RemoteOptions struct {
 // runs against a real tenant. Users it creates are deleted when the test
 // ends. Roles, permissions and organisations need tenant set-up (RBAC, an
 // Action), so those scenarios are reported N/A; the attack catalogue needs
-// the signing key, which only an emulator has.
+// the signing key, which only an emulator has; the StepUp (MFA) scenarios
+// need an enrolled authenticator the harness could play, so they are N/A
+// too.
 func RemoteHarness(tb testing.TB, o RemoteOptions) conformance.Harness {
 	tb.Helper()
 	cfg := o.Config

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/conformance"
+	"github.com/authport/authport/internal/emulator"
 	"github.com/authport/authport/workos"
 )
 
@@ -22,8 +24,19 @@ import (
 // signed in and sessions revoked through the official SDK and WorkOS's
 // public API, as LiveHarness does against the real service; the emulator's
 // own Go API is used only for what a WorkOS dashboard configures
-// (the permissions of a role) and for what only an emulator can offer: the
-// signing key (Forger), key-fetch counts and key-endpoint outages.
+// (the permissions of a role, the environment's email verification
+// requirement) and for what only an emulator can offer: the signing key
+// (Forger), key-fetch counts, key-endpoint outages, and for the StepUp
+// scenarios an unverified email address and the inbox that receives its
+// verification code.
+//
+// StepUp covers email verification (Require turns on the environment's
+// email verification requirement, which leaves the harness's users, all
+// verified, untouched, and marks the user's address unverified; Input
+// reads the emailed code with EmailVerificationCodeFor) and organisation
+// selection (Require makes the user a member of two new organisations
+// through the API; Input picks the second). WorkOS's MFA challenge is not
+// listed: the adapter cannot continue it (it continues on AuthKit).
 func (e *Emulator) Harness(t testing.TB) conformance.Harness {
 	t.Helper()
 	newAuth := func() (authport.Authenticator, error) { return workos.New(context.Background(), e.Config()) }
@@ -64,7 +77,41 @@ func (e *Emulator) Harness(t testing.TB) conformance.Harness {
 		},
 		SignRaw: func(h, p []byte) (string, error) { return e.srv.Keys.Current().SignRaw(h, p) },
 	}
+	orgStep := h.StepUp
+	h.StepUp = &conformance.StepUp{
+		Actions: append([]authport.Action{authport.ActionVerifyEmail}, orgStep.Actions...),
+		Require: func(ctx context.Context, u conformance.User, a authport.Action) error {
+			if a != authport.ActionVerifyEmail {
+				return orgStep.Require(ctx, u, a)
+			}
+			return e.requireEmailVerification(u.ID)
+		},
+		Input: func(ctx context.Context, u conformance.User, ae *authport.ActionError) (authport.ActionInput, error) {
+			if ae.Action != authport.ActionVerifyEmail {
+				return orgStep.Input(ctx, u, ae)
+			}
+			code := e.EmailVerificationCodeFor(u.Email)
+			if code == "" {
+				return authport.ActionInput{}, fmt.Errorf("workostest: no verification code was emailed to %s", u.Email)
+			}
+			return authport.ActionInput{Code: code}, nil
+		},
+	}
 	return h
+}
+
+// requireEmailVerification turns on the environment's email verification
+// requirement (a dashboard setting) and marks userID's address
+// unverified, so their next password sign-in answers
+// email_verification_required with a code sent to their inbox.
+func (e *Emulator) requireEmailVerification(userID string) error {
+	if _, err := e.srv.Store.UpdateUser(userID, func(u *emulator.User) { u.EmailVerified = false }); err != nil {
+		return fmt.Errorf("workostest: %w", err)
+	}
+	e.mu.Lock()
+	e.opts.RequireEmailVerification = true
+	e.mu.Unlock()
+	return nil
 }
 
 // LiveHarness returns a conformance harness for the workos adapter against
@@ -73,7 +120,9 @@ func (e *Emulator) Harness(t testing.TB) conformance.Harness {
 // memberships with role "admin" through the SDK, and deletes them when the
 // test ends. Permissions need a dashboard role that grants them, so that
 // scenario is not run; nor are the forging, key-counting and outage
-// scenarios, which need an emulator.
+// scenarios, which need an emulator. Its StepUp covers organisation
+// selection (a user made a member of two organisations chooses one);
+// email verification would need the user's inbox, so it is not listed.
 func LiveHarness(t testing.TB, cfg workos.Config) (conformance.Harness, error) {
 	a, err := workos.New(context.Background(), cfg)
 	if err != nil {
@@ -136,6 +185,7 @@ func sdkHarness(t testing.TB, tg sdkTarget) conformance.Harness {
 			tg.created(kind, id)
 		}
 	}
+	var choices sync.Map // user id → the organisation the user picks
 	return conformance.Harness{
 		Name: tg.name,
 		CreateUser: func(ctx context.Context, u conformance.User) (string, error) {
@@ -189,6 +239,39 @@ func sdkHarness(t testing.TB, tg sdkTarget) conformance.Harness {
 		},
 		RevokeSession: func(ctx context.Context, s *authport.Session) error {
 			return tg.um.RevokeSession(ctx, usermanagement.RevokeSessionOpts{SessionID: s.SessionID})
+		},
+		StepUp: &conformance.StepUp{
+			Actions: []authport.Action{authport.ActionSelectOrganization},
+			// A member of two organisations must choose one at sign-in.
+			Require: func(ctx context.Context, u conformance.User, a authport.Action) error {
+				if a != authport.ActionSelectOrganization {
+					return fmt.Errorf("workostest: cannot require %s", a)
+				}
+				var last string
+				for range 2 {
+					org, err := tg.orgs.CreateOrganization(ctx, organizations.CreateOrganizationOpts{Name: "authport-conformance-step-" + randHex(4)})
+					if err != nil {
+						return err
+					}
+					note("organization", org.ID)
+					if _, err := tg.um.CreateOrganizationMembership(ctx, usermanagement.CreateOrganizationMembershipOpts{
+						UserID: u.ID, OrganizationID: org.ID,
+					}); err != nil {
+						return err
+					}
+					last = org.ID
+				}
+				choices.Store(u.ID, last)
+				return nil
+			},
+			// The user picks the second organisation.
+			Input: func(ctx context.Context, u conformance.User, ae *authport.ActionError) (authport.ActionInput, error) {
+				org, ok := choices.Load(u.ID)
+				if ae.Action != authport.ActionSelectOrganization || !ok {
+					return authport.ActionInput{}, fmt.Errorf("workostest: no %s step was required of %s", ae.Action, u.Email)
+				}
+				return authport.ActionInput{Organization: org.(string)}, nil
+			},
 		},
 	}
 }

@@ -19,7 +19,7 @@ import (
 	"strings"
 )
 
-var groups = []string{"LoginState", "SessionValidation", "RouteProtection", "Attacks", "PasswordSignIn", "Refresh", "Revocation", "Concurrency", "Availability"}
+var groups = []string{"LoginState", "SessionValidation", "RouteProtection", "Attacks", "PasswordSignIn", "StepUp", "Refresh", "Revocation", "Concurrency", "Availability"}
 
 type event struct {
 	Action string
