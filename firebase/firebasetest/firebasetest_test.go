@@ -94,7 +94,10 @@ func TestAdminSDK(t *testing.T) {
 	if _, err := c.VerifyIDTokenAndCheckRevoked(ctx, tok.IDToken); err != nil {
 		t.Fatal(err)
 	}
-	if err := firebasetest.WaitNextSecond(ctx, time.Unix(idt.IssuedAt, 0)); err != nil {
+	// validSince has one-second granularity and the SDK compares it with
+	// iat: revoke only once the second of the later token (the cookie may
+	// have been minted a second after the ID token) is over.
+	if err := firebasetest.WaitNextSecond(ctx, time.Unix(max(idt.IssuedAt, ct.IssuedAt), 0)); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.RevokeRefreshTokens(ctx, rec.UID); err != nil {
