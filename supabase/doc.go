@@ -35,11 +35,9 @@
 //
 // Legacy HS256 tokens usually carry no kid (GoTrue adds one only when
 // GOTRUE_JWT_KEY_ID is set) and GoTrue checks them against the secret
-// whatever kid they name, so the secret serves any kid. jwtcore's
-// Policy.KIDOptional is per issuer, not per algorithm; it is set when the
-// secret is configured, and the asymmetric path restores the rule itself:
-// an ES256/RS256 token without kid is refused before any key lookup or
-// fetch.
+// whatever kid they name, so the secret serves any kid. The verifier's
+// Policy.KIDOptional names HS256 only: an ES256/RS256 token without kid is
+// refused before any key lookup or fetch.
 //
 // # Deliberately stricter than Supabase
 //

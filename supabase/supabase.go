@@ -241,6 +241,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 
 	var hmacSrc, asymSrc keyset.Source
 	algs := []string{}
+	var kidOptional []string
 	if useHMAC {
 		k, err := keyset.HMACKey("", []byte(cfg.JWTSecret), "HS256")
 		if err != nil {
@@ -252,11 +253,12 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		}
 		hmacSrc = anyKID{st}
 		algs = append(algs, "HS256")
+		kidOptional = []string{"HS256"}
 	}
 	if useJWKS {
 		f := keyset.NewHTTPFetcher(a.authURL+"/.well-known/jwks.json", keyset.FormatJWKS, cfg.HTTPClient)
 		a.jwks = keyset.NewCache(emptyOK{f}, keyset.CacheOptions{Clock: a.cfg.Clock, Logger: cfg.Logger, Provider: ProviderName})
-		asymSrc = kidRequired{a.jwks}
+		asymSrc = a.jwks
 		algs = append(algs, "ES256", "RS256")
 	}
 	v, err := jwtcore.New(jwtcore.Options{
@@ -271,10 +273,9 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		Algorithms: algs,
 		Keys:       keyset.ByAlg{HMAC: hmacSrc, Asymmetric: asymSrc},
 		// A legacy HS256 token may carry no kid (GoTrue adds one only when
-		// GOTRUE_JWT_KEY_ID is set). jwtcore's switch is per issuer, so it
-		// is on whenever the secret is; kidRequired keeps the asymmetric
-		// path strict (a token without kid is refused before any fetch).
-		KIDOptional: useHMAC,
+		// GOTRUE_JWT_KEY_ID is set); ES256/RS256 tokens must name their key
+		// and are refused before any key lookup or fetch when they do not.
+		KIDOptional: kidOptional,
 	})
 	if err != nil {
 		return nil, misconfigured("verifier: " + err.Error())
@@ -340,19 +341,6 @@ type anyKID struct{ s *keyset.Static }
 // Lookup implements keyset.Source.
 func (k anyKID) Lookup(ctx context.Context, _, alg string) (keyset.Key, error) {
 	return k.s.Lookup(ctx, "", alg)
-}
-
-// kidRequired refuses an asymmetric token without kid before the key set
-// is consulted: Supabase always names the signing key, and a missing kid
-// must neither match a key nor trigger a fetch.
-type kidRequired struct{ c *keyset.Cache }
-
-// Lookup implements keyset.Source.
-func (k kidRequired) Lookup(ctx context.Context, kid, alg string) (keyset.Key, error) {
-	if kid == "" {
-		return keyset.Key{}, &authport.Error{Kind: authport.ErrInvalidCredential, Op: "verify", Reason: "token has no key id"}
-	}
-	return k.c.Lookup(ctx, kid, alg)
 }
 
 // emptyOK treats a well-formed JWKS without usable keys

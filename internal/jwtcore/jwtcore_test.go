@@ -337,3 +337,28 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestKIDOptionalPerAlgorithm: a missing kid is allowed only for the
+// algorithms the policy names (a legacy HMAC secret), never for the others.
+func TestKIDOptionalPerAlgorithm(t *testing.T) {
+	testKeys()
+	secret := []byte(strings.Repeat("s", 32))
+	hk, _ := keyset.HMACKey("", secret, "HS256")
+	hs, _ := keyset.NewStatic(hk)
+	rs, _ := keyset.NewStatic(keyset.Key{ID: "", Algorithm: "RS256", Public: &rsaKey.PublicKey})
+	now := time.Now()
+	v, err := New(Options{Clock: func() time.Time { return now }, CacheSize: -1},
+		Policy{Issuer: iss, Audiences: []string{"api"}, Algorithms: []string{"HS256", "RS256"},
+			Keys: keyset.ByAlg{HMAC: hs, Asymmetric: rs}, KIDOptional: []string{"HS256"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsTok, _ := Sign("HS256", secret, nil, claimsAt(now))
+	if _, err := v.Verify(context.Background(), hsTok); err != nil {
+		t.Fatalf("HS256 without kid: %v", err)
+	}
+	rsTok, _ := Sign("RS256", rsaKey, nil, claimsAt(now))
+	if _, err := v.Verify(context.Background(), rsTok); !errors.Is(err, authport.ErrInvalidCredential) {
+		t.Fatalf("RS256 without kid: %v, want refused", err)
+	}
+}

@@ -12,7 +12,8 @@
 //     asymmetric keys are never interchangeable;
 //   - "jku", "jwk", "x5u" and "x5c" are refused, never followed; "crit",
 //     "b64", "cty" (nested JWTs), "zip" and "enc" are refused;
-//   - "kid" is required unless the policy allows a sole static key;
+//   - "kid" is required unless the policy allows a sole static key for
+//     that algorithm;
 //   - "typ", when present, must be one of the policy's types (JWT, at+jwt);
 //   - the issuer must match a configured one exactly; "aud" any-of (string
 //     or array of strings); "azp" in the allow-list when one is set;
@@ -80,8 +81,10 @@ type Policy struct {
 	Types []string
 	// Keys finds the verification key.
 	Keys keyset.Source
-	// KIDOptional lets a token without "kid" use a sole static key.
-	KIDOptional bool
+	// KIDOptional lists the algorithms whose tokens may omit "kid" (a sole
+	// static key, such as Supabase's legacy HS256 secret); every other
+	// algorithm's tokens must name their key.
+	KIDOptional []string
 }
 
 // Options apply to a Verifier.
@@ -282,7 +285,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if !p.algs[h.Alg] {
 		return nil, v.fail(authport.ErrInvalidCredential, "algorithm not allowed")
 	}
-	if h.Kid == "" && !p.KIDOptional {
+	if h.Kid == "" && !slices.Contains(p.KIDOptional, h.Alg) {
 		return nil, v.fail(authport.ErrInvalidCredential, "token has no key id")
 	}
 	key, err := p.Keys.Lookup(ctx, h.Kid, h.Alg)
