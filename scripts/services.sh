@@ -5,7 +5,21 @@
 #   scripts/services.sh down [SERVICE...]   stop by PID and remove data dirs
 #   scripts/services.sh status              show what is running
 #
-# SERVICE is one of: postgres redis firebase chromium (none = all).
+# SERVICE is one of: postgres redis firebase chromium, or a node app (none = all).
+#
+# A node app is a directory scripts/node/<app>/ or examples/<app>/ holding a
+# package.json with exact versions, its package-lock.json and a server.mjs; its
+# service name is the directory name. `up` installs it with `npm ci` into
+# $AUTHPORT_CACHE/node/<app>-<hash> (outside the clone; reinstalled only when
+# package.json or the lockfile change), copies the app's other files there,
+# runs `npm run build` when package.json has a build script, and starts
+# `node server.mjs` there with HOST=127.0.0.1, PORT=<free port>,
+# AUTHPORT_SERVICE_ENV_FILE=<file the app may write KEY=VALUE lines to before
+# it is ready> and the variables of the services started before it (PostgreSQL
+# and Redis start first). It is ready when GET /healthz answers 2xx. It adds
+#   AUTHPORT_TEST_<APP>_URL=http://127.0.0.1:PORT
+#   AUTHPORT_TEST_<APP>_DIR=<installed directory>   (to start another instance)
+# plus the lines the app wrote; <APP> is the name upper-cased, '-' -> '_'.
 #
 # Every service listens on 127.0.0.1 only, on a fixed default port when it is
 # free and on a free ephemeral port otherwise. State (PIDs, ports, logs, data)
@@ -40,7 +54,22 @@ FIREBASE_PORT_DEFAULT=59099
 FIREBASE_HUB_PORT_DEFAULT=59400
 FIREBASE_LOGGING_PORT_DEFAULT=59500
 
-ALL_SERVICES=(postgres redis firebase chromium)
+BASE_SERVICES=(postgres redis firebase chromium)
+
+# Node apps: name -> source directory.
+declare -A NODE_APP_SRC=()
+NODE_APPS=()
+for _d in "$ROOT"/scripts/node/*/ "$ROOT"/examples/*/; do
+	[[ -f $_d/package.json && -f $_d/server.mjs ]] || continue
+	_n=$(basename "$_d")
+	[[ -n ${NODE_APP_SRC[$_n]:-} ]] && continue
+	NODE_APP_SRC[$_n]=${_d%/}
+	NODE_APPS+=("$_n")
+done
+unset _d _n
+ALL_SERVICES=("${BASE_SERVICES[@]}" "${NODE_APPS[@]+"${NODE_APPS[@]}"}")
+
+is_node_app() { [[ -n ${NODE_APP_SRC[$1]:-} ]]; }
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -157,6 +186,7 @@ need_packages() { # SERVICE...: print the Debian packages missing for them
 			[[ -x /usr/bin/chromedriver ]] || echo chromium-driver
 			;;
 		firebase) command -v node >/dev/null && command -v npm >/dev/null || echo nodejs npm ;;
+		*) if is_node_app "$s"; then command -v node >/dev/null && command -v npm >/dev/null || echo nodejs npm; fi ;;
 		esac
 	done
 }
@@ -230,6 +260,66 @@ firebase_install() {
 	log "installed firebase-tools@$FIREBASE_TOOLS_VERSION in $(since "$t0")s"
 }
 
+# node_hash FILE...: a short content hash of the named files (missing = empty).
+node_hash() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+
+# node_app_dir APP: where APP is installed (depends on its package files only).
+node_app_dir() {
+	local src=${NODE_APP_SRC[$1]}
+	echo "$CACHE_DIR/node/$1-$(node_hash "$src/package.json" "$src/package-lock.json")"
+}
+
+# node_install APP: npm ci into a staging dir, then move it into place, so an
+# interrupted install never looks complete; then copy the app's own files
+# and build when they changed.
+node_install() {
+	local app=$1 src dir stage logf t0 stamp
+	src=${NODE_APP_SRC[$app]}
+	dir=$(node_app_dir "$app")
+	logf=$SVC_DIR/npm-$app.log
+	if [[ ! -f $src/package-lock.json ]]; then
+		err "$app: $src/package-lock.json is missing (commit the lockfile: installs must be reproducible)"
+		return 1
+	fi
+	if [[ ! -f $dir/.installed ]]; then
+		t0=$(now)
+		mkdir -p "$CACHE_DIR/node"
+		stage=$dir.tmp.$$
+		rm -rf "$stage"
+		mkdir -p "$stage"
+		cp "$src/package.json" "$src/package-lock.json" "$stage/"
+		log "installing node app $app into $dir (log: $logf)"
+		if ! (cd "$stage" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error) >"$logf" 2>&1; then
+			err "npm ci for $app failed"
+			show_log "$logf"
+			rm -rf "$stage"
+			return 1
+		fi
+		touch "$stage/.installed"
+		rm -rf "$dir"
+		mv "$stage" "$dir"
+		TIMES+=("install $app: $(since "$t0")s")
+	fi
+	# The app's own files (everything but dependencies and build output).
+	(cd "$src" && tar -cf - --exclude=./node_modules --exclude=./dist --exclude=./.output \
+		--exclude=./.vinxi --exclude=./.tanstack --exclude=./package.json --exclude=./package-lock.json .) |
+		(cd "$dir" && tar -xf -) || { err "$app: copying its files failed"; return 1; }
+	if node -e 'process.exit(require(process.argv[1]).scripts?.build ? 0 : 1)' "$dir/package.json"; then
+		stamp=$( (cd "$src" && find . -path ./node_modules -prune -o -type f -print0 | sort -z | xargs -0 cat) | sha256sum | cut -c1-16)
+		if [[ $(cat "$dir/.built" 2>/dev/null) != "$stamp" ]]; then
+			t0=$(now)
+			log "building node app $app (log: $logf)"
+			if ! (cd "$dir" && npm run build --no-update-notifier) >>"$logf" 2>&1; then
+				err "npm run build for $app failed"
+				show_log "$logf"
+				return 1
+			fi
+			echo "$stamp" >"$dir/.built"
+			TIMES+=("build $app: $(since "$t0")s")
+		fi
+	fi
+}
+
 # ---------------------------------------------------------------- state
 
 sdir() { echo "$SVC_DIR/$1"; }
@@ -242,6 +332,7 @@ proc_name() {
 	postgres) echo postgres ;;
 	redis) echo redis-server ;;
 	firebase) echo firebase ;;
+	*) echo server.mjs ;;
 	esac
 }
 
@@ -265,6 +356,13 @@ write_env() {
 			cat "$(sdir "$s")/env" >>"$tmp"
 		fi
 	done
+	# Node apps of other checkouts that share this state dir stay listed too.
+	for s in "$SVC_DIR"/*/; do
+		s=$(basename "$s")
+		[[ " ${ALL_SERVICES[*]} " == *" $s "* ]] && continue
+		[[ -s $SVC_DIR/$s/env && -s $SVC_DIR/$s/pid ]] || continue
+		pid_alive "$(state_pid "$s")" server.mjs && cat "$SVC_DIR/$s/env" >>"$tmp"
+	done
 	if [[ -s $tmp ]]; then
 		mv "$tmp" "$ENV_FILE"
 	else
@@ -284,6 +382,13 @@ env_lines() {
 		echo "AUTHPORT_TEST_FIREBASE_PROJECT=$FIREBASE_PROJECT"
 		;;
 	chromium) echo "AUTHPORT_TEST_CHROMIUM=/usr/bin/chromium" ;;
+	*)
+		local key
+		key=$(echo "$1" | tr '[:lower:]-' '[:upper:]_')
+		echo "AUTHPORT_TEST_${key}_URL=http://127.0.0.1:$port"
+		echo "AUTHPORT_TEST_${key}_DIR=$(cat "$SVC_DIR/$1/dir" 2>/dev/null)"
+		if [[ -s $SVC_DIR/$1/app.env ]]; then grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$SVC_DIR/$1/app.env" || true; fi
+		;;
 	esac
 }
 
@@ -297,6 +402,7 @@ ready() { # SERVICE
 	postgres) "$(pg_bindir)/pg_isready" -q -h 127.0.0.1 -p "$port" -d authport -U authport -t 2 ;;
 	redis) [[ $(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null) == PONG ]] ;;
 	firebase) http_get "http://127.0.0.1:$port/" | grep -Eq '"ready": *true' ;;
+	*) http_get "http://127.0.0.1:$port/healthz" >/dev/null ;;
 	esac
 }
 
@@ -429,6 +535,34 @@ start_chromium() {
 	env_lines chromium >"$d/env"
 }
 
+# start_node APP: run the installed app with the variables of the services
+# already running (their env files) in its environment.
+start_node() {
+	local app=$1 d dir port f
+	d=$(sdir "$app")
+	dir=$(node_app_dir "$app")
+	port=$(pick_port 0) || return 1
+	mkdir -p "$d"
+	echo "$port" >"$d/port"
+	echo "$dir" >"$d/dir"
+	: >"$d/app.env"
+	(
+		for f in "$SVC_DIR"/*/env; do
+			[[ $f == "$d/env" ]] && continue
+			set -a
+			# shellcheck disable=SC1090
+			. "$f"
+			set +a
+		done
+		cd "$dir"
+		export HOST=127.0.0.1 PORT=$port AUTHPORT_SERVICE_ENV_FILE=$d/app.env NODE_ENV=${NODE_ENV:-production}
+		exec node server.mjs
+	) </dev/null >"$d/log" 2>&1 9>&- &
+	echo $! >"$d/pid"
+	wait_ready "$app" 120 || return 1
+	env_lines "$app" >"$d/env"
+}
+
 # ---------------------------------------------------------------- stop
 
 stop_service() { # SERVICE
@@ -441,7 +575,8 @@ stop_service() { # SERVICE
 		# SIGINT = fast shutdown (disconnect clients, no waiting).
 		stop_pid "$pid" postgres INT || return 1
 		;;
-	redis | firebase)
+	chromium) ;;
+	*)
 		stop_pid "$pid" "$(proc_name "$s")" TERM || return 1
 		;;
 	esac
@@ -462,10 +597,10 @@ parse_services() {
 	for s in "$@"; do
 		case $s in
 		postgres | redis | firebase | chromium) SERVICES+=("$s") ;;
-		*)
+		*) if is_node_app "$s"; then SERVICES+=("$s"); else
 			err "unknown service '$s' (want: ${ALL_SERVICES[*]})"
 			exit 2
-			;;
+		fi ;;
 		esac
 	done
 }
@@ -509,6 +644,19 @@ cmd_up() {
 		wait "$npm_pid" || npm_rc=$?
 		((npm_rc == 0)) || failed+=(firebase-tools)
 	fi
+	# Node apps: npm installs in parallel (each has its own log).
+	local node_pids=() node_names=() i
+	if ((${#failed[@]} == 0)); then
+		for s in "${SERVICES[@]+"${SERVICES[@]}"}"; do
+			is_node_app "$s" || continue
+			node_install "$s" &
+			node_pids+=($!)
+			node_names+=("$s")
+		done
+		for i in "${!node_pids[@]}"; do
+			wait "${node_pids[$i]}" || failed+=("${node_names[$i]}")
+		done
+	fi
 	if ((${#failed[@]} > 0)); then
 		err "installation failed; no service started"
 		write_env
@@ -525,6 +673,17 @@ cmd_up() {
 		want "$s" || continue
 		t0=$(now)
 		if "start_$s"; then
+			TIMES+=("start $s: $(since "$t0")s")
+			log "$s ready$(port_note "$s") ($(since "$t0")s)"
+		else
+			failed+=("$s")
+		fi
+	done
+	# Node apps after PostgreSQL and Redis, whose variables they receive.
+	for s in "${SERVICES[@]+"${SERVICES[@]}"}"; do
+		is_node_app "$s" || continue
+		t0=$(now)
+		if start_node "$s"; then
 			TIMES+=("start $s: $(since "$t0")s")
 			log "$s ready$(port_note "$s") ($(since "$t0")s)"
 		else
@@ -595,7 +754,7 @@ main() {
 	case $cmd in
 	up | down | status) ;;
 	*)
-		echo "usage: $0 up|down|status [postgres redis firebase chromium]" >&2
+		echo "usage: $0 up|down|status [postgres redis firebase chromium ${NODE_APPS[*]-}]" >&2
 		exit 2
 		;;
 	esac
