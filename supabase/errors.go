@@ -177,7 +177,7 @@ const (
 func kindFor(e *APIError, o op) *authport.Kind {
 	switch e.Code {
 	case "invalid_credentials", "bad_jwt", "no_authorization", "bad_code_verifier",
-		"flow_state_not_found", "flow_state_expired", "bad_oauth_state", "bad_oauth_callback",
+		"flow_state_not_found", "flow_state_expired", "flow_state_already_used", "bad_oauth_state", "bad_oauth_callback",
 		"oauth_invalid_state", "invalid_grant", "unauthorized_client", "access_denied",
 		"refresh_token_not_found", "refresh_token_already_used", "captcha_failed",
 		"identity_not_found", "unexpected_audience", "otp_expired", "reauthentication_not_valid":
@@ -198,7 +198,15 @@ func kindFor(e *APIError, o op) *authport.Kind {
 			return authport.ErrInvalidInput
 		}
 		return authport.ErrInvalidCredential
-	case "validation_failed", "bad_json", "email_address_invalid", "email_address_not_provided",
+	case "validation_failed":
+		// GoTrue checks a refresh token's shape before looking it up: a
+		// malformed one is a bad credential (sign in again), not a request
+		// this application built wrongly.
+		if o == opRefresh {
+			return authport.ErrInvalidCredential
+		}
+		return authport.ErrInvalidInput
+	case "bad_json", "email_address_invalid", "email_address_not_provided",
 		"weak_password", "user_already_exists", "email_exists", "phone_exists", "same_password",
 		"signup_disabled", "email_provider_disabled", "phone_provider_disabled", "provider_disabled",
 		"oauth_provider_not_supported", "anonymous_provider_disabled", "email_address_not_authorized",

@@ -143,7 +143,15 @@ func TestRefresh(t *testing.T) {
 	}
 	_, err = a.Refresh(ctx, t1.RefreshToken)
 	wantKind(t, err, authport.ErrInvalidCredential)
-	_, err = a.Refresh(ctx, "nope")
+	// Malformed tokens are refused by GoTrue's shape check, and are bad
+	// credentials (sign in again); a well-shaped unknown one is not found.
+	for _, bad := range []string{"nope", "ABCDEFGHIJKL", "abcdefghijk!", strings.Repeat("A", 60)} {
+		_, err = a.Refresh(ctx, bad)
+		wantKind(t, err, authport.ErrInvalidCredential)
+		wantCode(t, err, "validation_failed")
+	}
+	_, err = a.Refresh(ctx, "abcdefgh1234")
+	wantKind(t, err, authport.ErrInvalidCredential)
 	wantCode(t, err, "refresh_token_not_found")
 	_, err = a.Refresh(ctx, "")
 	wantKind(t, err, authport.ErrInvalidInput)

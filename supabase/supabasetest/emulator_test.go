@@ -105,9 +105,9 @@ func TestErrorForms(t *testing.T) {
 	if v2.status != 400 || v2.body["code"] != "invalid_credentials" || v2.body["message"] != "Invalid login credentials" || v2.header.Get("X-Supabase-Api-Version") != "2024-01-01" {
 		t.Fatalf("2024-01-01 form: %s %v", v2.raw, v2.header)
 	}
-	oauth := call(t, "POST", emu.AuthURL+"/token?grant_type=refresh_token", map[string]string{"apikey": emu.AnonKey}, `{}`)
-	if oauth.status != 400 || oauth.body["error"] != "invalid_request" || oauth.body["error_description"] != "refresh_token required" {
-		t.Fatalf("oauth form: %s", oauth.raw)
+	empty := call(t, "POST", emu.AuthURL+"/token?grant_type=refresh_token", map[string]string{"apikey": emu.AnonKey}, `{}`)
+	if empty.status != 400 || empty.body["code"] != float64(400) || empty.body["error_code"] != "validation_failed" || empty.body["msg"] != "Refresh token is not valid" || empty.body["error"] != nil {
+		t.Fatalf("empty refresh token: %s", empty.raw)
 	}
 	grant := call(t, "POST", emu.AuthURL+"/token?grant_type=magic", map[string]string{"apikey": emu.AnonKey}, `{}`)
 	if grant.body["msg"] != "unsupported_grant_type" {

@@ -114,10 +114,6 @@ func (e *Emulator) failWeak(w http.ResponseWriter, r *http.Request) {
 	emulator.WriteJSON(w, 422, map[string]any{"code": 422, "error_code": "weak_password", "msg": msg, "weak_password": reasons})
 }
 
-// oauthFail writes GoTrue's OAuth-style error ({"error","error_description"}).
-func oauthFail(w http.ResponseWriter, errCode, desc string) {
-	emulator.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": errCode, "error_description": desc})
-}
 
 // readBody decodes a JSON body leniently (GoTrue ignores unknown fields),
 // at most 1 MiB.

@@ -2,6 +2,9 @@ package supabasetest
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -166,8 +169,10 @@ func (e *Emulator) refreshGrant(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, ae)
 		return
 	}
-	if in.RefreshToken == "" {
-		oauthFail(w, "invalid_request", "refresh_token required")
+	if !refreshTokenShaped(in.RefreshToken) {
+		// GoTrue validates the token's shape before looking it up, so an
+		// empty or malformed token never reaches "not found".
+		e.fail(w, r, &apiErr{400, "validation_failed", "Refresh token is not valid"})
 		return
 	}
 	st := e.srv.Store
@@ -217,6 +222,48 @@ func (e *Emulator) refreshGrant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.writeTokens(w, r, func() (*tokenResponse, error) { return e.respond(u, ss, next) })
+}
+
+// Refresh-token layout of GoTrue's second format: version byte 0, a
+// 16-byte session id, a uvarint counter, a 16-byte truncated HMAC and a
+// 4-byte SHA-256 checksum, unpadded base64url.
+const (
+	rtChecksumLen  = 4
+	rtSignatureLen = 16
+	rtMinLen       = 1 + 16 + 1 + rtSignatureLen + rtChecksumLen
+	rtMaxLen       = rtMinLen + 8
+)
+
+// refreshTokenShaped reports whether GoTrue's request validation lets t
+// through to the lookup: 12 characters of [a-z0-9] (the legacy format),
+// or a longer token that parses in the second format. Anything else is
+// answered 400 validation_failed "Refresh token is not valid".
+func refreshTokenShaped(t string) bool {
+	switch {
+	case len(t) < 12:
+		return false
+	case len(t) == 12:
+		for i := 0; i < len(t); i++ {
+			c := t[i]
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+				return false
+			}
+		}
+		return true
+	case len(t) > base64.RawURLEncoding.EncodedLen(rtMaxLen):
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(t) // as GoTrue decodes
+	if err != nil || len(b) < rtMinLen || b[0] != 0 {
+		return false
+	}
+	sum := sha256.Sum256(b[:len(b)-rtChecksumLen])
+	if subtle.ConstantTimeCompare(sum[:rtChecksumLen], b[len(b)-rtChecksumLen:]) != 1 {
+		return false
+	}
+	rest := b[1+16 : len(b)-rtChecksumLen]
+	_, n := binary.Uvarint(rest)
+	return n > 0 && len(rest)-n == rtSignatureLen
 }
 
 func validEmail(s string) bool {
