@@ -114,7 +114,6 @@ func (e *Emulator) failWeak(w http.ResponseWriter, r *http.Request) {
 	emulator.WriteJSON(w, 422, map[string]any{"code": 422, "error_code": "weak_password", "msg": msg, "weak_password": reasons})
 }
 
-
 // readBody decodes a JSON body leniently (GoTrue ignores unknown fields),
 // at most 1 MiB.
 func readBody(w http.ResponseWriter, r *http.Request, v any) *apiErr {
