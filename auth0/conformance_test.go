@@ -22,7 +22,7 @@ func TestConformance(t *testing.T) {
 // organisation names in tokens. The azp attack (J23) does not apply to
 // tokens that carry no azp.
 func TestConformanceRFC9068(t *testing.T) {
-	h := auth0test.New(t, auth0test.Options{Profile: auth0test.ProfileRFC9068, OrgNames: true}).Harness(t)
+	h := auth0test.New(t, auth0test.Options{Profile: auth0test.ProfileRFC9068, OrgNames: true, Rotation: true}).Harness(t)
 	h.Name = "auth0-rfc9068"
 	conformance.Run(t, h)
 }

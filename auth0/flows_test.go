@@ -138,7 +138,7 @@ func noLeak(t *testing.T, err error, secrets ...string) {
 
 func TestRefresh(t *testing.T) {
 	ctx := context.Background()
-	emu, a := newEmu(t)
+	emu, a := newEmu(t, auth0test.Options{Rotation: true})
 	_, _ = emu.CreateUser(auth0test.NewUser{Email: "r@example.com", Password: pw})
 	t0, err := a.SignInWithPassword(ctx, "r@example.com", pw)
 	if err != nil {
@@ -167,8 +167,8 @@ func TestRefresh(t *testing.T) {
 		t.Fatalf("empty: %v", err)
 	}
 
-	t.Run("without rotation", func(t *testing.T) {
-		emu, a := newEmu(t, auth0test.Options{DisableRotation: true})
+	t.Run("without rotation (Auth0's default)", func(t *testing.T) {
+		emu, a := newEmu(t)
 		_, _ = emu.CreateUser(auth0test.NewUser{Email: "r@example.com", Password: pw})
 		t0, err := a.SignInWithPassword(ctx, "r@example.com", pw)
 		if err != nil {

@@ -21,12 +21,16 @@
 //	POST /oauth/token                        authorization_code, password,
 //	                                         http://auth0.com/oauth/grant-type/password-realm,
 //	                                         http://auth0.com/oauth/grant-type/mfa-otp,
-//	                                         refresh_token (rotation + reuse detection),
+//	                                         refresh_token (rotation + reuse detection when
+//	                                         Options.Rotation is on; off by default, as on Auth0),
 //	                                         client_credentials; form or JSON bodies;
 //	                                         client_secret_post or client_secret_basic
 //	POST /oauth/revoke                       refresh-token revocation (RFC 7009, form or JSON)
 //	GET  /userinfo                           OpenID Connect userinfo (Bearer access token)
 //	GET  /v2/logout                          ends the SSO session, redirects to returnTo
+//	GET|POST /oidc/logout                    RP-Initiated Logout: id_token_hint, client_id,
+//	                                         post_logout_redirect_uri (Allowed Logout URLs), state
+//	POST /mfa/challenge                      challenge for an mfa_token (challenge_type otp)
 //	POST /dbconnections/signup               database sign-up
 //	POST /api/v2/users, GET|DELETE /api/v2/users/{id},
 //	DELETE /api/v2/users/{id}/refresh-tokens, DELETE /api/v2/users/{id}/sessions
@@ -135,7 +139,12 @@ const (
 	RouteRevoke    = "POST /oauth/revoke"
 	RouteUserinfo  = "/userinfo"
 	RouteLogout    = "GET /v2/logout"
-	RouteSignup    = "POST /dbconnections/signup"
+	// RouteOIDCLogout is OpenID Connect RP-Initiated Logout (GET or POST).
+	RouteOIDCLogout = "/oidc/logout"
+	// RouteMFAChallenge asks for a second-factor challenge for an
+	// mfa_token (POST, form or JSON).
+	RouteMFAChallenge = "POST /mfa/challenge"
+	RouteSignup       = "POST /dbconnections/signup"
 )
 
 // Options configures a Server. Every field is optional.
@@ -167,9 +176,13 @@ type Options struct {
 	OrgNames bool
 	// TokenTTL is the access-token lifetime (default 24 h, Auth0's).
 	TokenTTL time.Duration
-	// DisableRotation turns refresh-token rotation off: a refresh then
-	// returns no new refresh token and the old one stays valid.
-	DisableRotation bool
+	// Rotation turns refresh-token rotation on, as an Auth0 application's
+	// "Refresh Token Rotation" setting does (off by default there too):
+	// each refresh then returns a new refresh token and spends the old one,
+	// and presenting a spent one ends the whole family (reuse detection,
+	// reuse interval 0). Without it a refresh returns no new refresh token
+	// and the old one stays valid.
+	Rotation bool
 	// MaxAttempts blocks an account (429 too_many_attempts) after this many
 	// consecutive wrong passwords (default 10; negative: never).
 	MaxAttempts int
@@ -198,6 +211,7 @@ type Server struct {
 	mu       sync.Mutex
 	orgs     map[string]string // id → name
 	sso      map[string]*ssoSession
+	idTokens map[[32]byte]issuedIDToken
 	failures map[string]int // lower-case email → consecutive failures
 	opaque   map[string]string
 	rem      *remote
@@ -206,6 +220,12 @@ type Server struct {
 	mfa         map[string]*mfaPending
 	mfaFailures map[string]int
 	totp        map[string][]byte
+}
+
+// issuedIDToken is what /oidc/logout needs to know of an ID token this
+// tenant issued: the client it was for and the session it names.
+type issuedIDToken struct {
+	clientID, sid string
 }
 
 type ssoSession struct {
@@ -272,7 +292,7 @@ func start(o Options) *Server {
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = 10
 	}
-	s := &Server{o: o, orgs: map[string]string{}, sso: map[string]*ssoSession{}, failures: map[string]int{}, opaque: map[string]string{},
+	s := &Server{o: o, orgs: map[string]string{}, sso: map[string]*ssoSession{}, idTokens: map[[32]byte]issuedIDToken{}, failures: map[string]int{}, opaque: map[string]string{},
 		mfa: map[string]*mfaPending{}, mfaFailures: map[string]int{}, totp: map[string][]byte{}}
 	header := map[string]any{"typ": "JWT"}
 	if o.Profile == ProfileRFC9068 {

@@ -42,9 +42,12 @@ func (s *Server) Harness(tb testing.TB) conformance.Harness {
 		tb.Fatalf("auth0test: adapter: %v", err)
 	}
 	r := s.rem
-	var na map[string]string
+	na := map[string]string{}
 	if s.o.Profile == ProfileRFC9068 {
-		na = map[string]string{"Attacks/J23_WrongAuthorizedParty": "RFC 9068 tokens carry no azp (the client is in client_id, which the adapter's allow-list checks): removing azp changes nothing"}
+		na["Attacks/J23_WrongAuthorizedParty"] = "RFC 9068 tokens carry no azp (the client is in client_id, which the adapter's allow-list checks): removing azp changes nothing"
+	}
+	if !s.o.Rotation {
+		na["Refresh/ReuseRejected"] = "refresh-token rotation is off (Auth0's default for an application): a refresh token stays valid after use until it is revoked"
 	}
 	return conformance.Harness{
 		NotApplicable:    na,

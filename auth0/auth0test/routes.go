@@ -25,6 +25,8 @@ func (s *Server) routes() {
 	m.HandleFunc(RouteRevoke, s.handleRevoke)
 	m.HandleFunc(RouteUserinfo, s.handleUserinfo)
 	m.HandleFunc(RouteLogout, s.handleLogout)
+	m.HandleFunc(RouteOIDCLogout, s.handleOIDCLogout)
+	m.HandleFunc(RouteMFAChallenge, s.handleMFAChallenge)
 	m.HandleFunc(RouteSignup, s.handleSignup)
 	s.mgmtRoutes()
 }
@@ -35,11 +37,9 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"issuer":                                           s.issuer,
 		"authorization_endpoint":                           b + "/authorize",
 		"token_endpoint":                                   b + "/oauth/token",
-		"device_authorization_endpoint":                    b + "/oauth/device/code",
 		"userinfo_endpoint":                                b + "/userinfo",
 		"mfa_challenge_endpoint":                           b + "/mfa/challenge",
 		"jwks_uri":                                         b + "/.well-known/jwks.json",
-		"registration_endpoint":                            b + "/oidc/register",
 		"revocation_endpoint":                              b + "/oauth/revoke",
 		"end_session_endpoint":                             b + "/oidc/logout",
 		"scopes_supported":                                 []string{"openid", "profile", "offline_access", "name", "given_name", "family_name", "nickname", "email", "email_verified", "picture", "created_at", "identities", "phone", "address"},

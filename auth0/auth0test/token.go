@@ -2,6 +2,7 @@ package auth0test
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -251,7 +252,11 @@ func (s *Server) idToken(u *User, g grant) string {
 			c["org_name"] = g.orgName
 		}
 	}
-	return s.core.Keys.Sign(map[string]any{"typ": "JWT"}, c)
+	tok := s.core.Keys.Sign(map[string]any{"typ": "JWT"}, c)
+	s.mu.Lock()
+	s.idTokens[sha256.Sum256([]byte(tok))] = issuedIDToken{clientID: g.clientID, sid: g.sso}
+	s.mu.Unlock()
+	return tok
 }
 
 // oauthError writes Auth0's OAuth error body.
@@ -489,7 +494,7 @@ func (s *Server) refreshGrant(w http.ResponseWriter, clientID string, p url.Valu
 		ss   *emulator.Session
 		err  error
 	)
-	if s.o.DisableRotation {
+	if !s.o.Rotation {
 		if ss, err = s.core.Store.RefreshSession(rt); err == nil {
 			ss, _, err = s.core.Store.LiveSession(ss.ID)
 		}
