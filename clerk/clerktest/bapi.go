@@ -152,6 +152,13 @@ func (s *Server) sessionJSON(ss *emulator.Session) map[string]any {
 }
 
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Production {
+		// "This operation is intended only for use in testing, and is
+		// not available for production instances."
+		clerkError(w, http.StatusBadRequest, "bad_request", "not available on production instances",
+			"Creating a session from the Backend API is only available on development instances; sign users in through Clerk's frontend, or use sign-in tokens.")
+		return
+	}
 	var in struct {
 		UserID               string `json:"user_id"`
 		ActiveOrganizationID string `json:"active_organization_id"`

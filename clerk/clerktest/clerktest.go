@@ -18,7 +18,8 @@
 // invalid parameters):
 //
 //	GET  /v1/jwks                                  the instance's key set
-//	POST /v1/sessions                              {"user_id","active_organization_id"} (test instances only at Clerk)
+//	POST /v1/sessions                              {"user_id","active_organization_id"} (development instances
+//	                                               only, as at Clerk: 400 with Options.Production)
 //	GET  /v1/sessions?user_id=&client_id=&status=  paginated=true → {"data","total_count"}, else a bare array
 //	GET  /v1/sessions/{id}
 //	POST /v1/sessions/{id}/revoke
@@ -112,8 +113,15 @@ type Options struct {
 	// letters).
 	Slug string
 	// SecretKey is the Backend API key (default "sk_test_" and 40 random
-	// characters).
+	// characters; "sk_live_" for a Production instance).
 	SecretKey string
+	// Production makes this a production instance instead of a
+	// development one: sk_live_/pk_live_ keys, the Frontend API on the
+	// application's own domain (clerk.<slug>.example.com), and
+	// POST /v1/sessions refused (400), as Clerk offers that endpoint on
+	// development instances only. Users then sign in through the hosted
+	// pages or the emulator's own CreateSession.
+	Production bool
 	// TokenTTL is the session-token lifetime (default 60 s).
 	TokenTTL time.Duration
 	// AuthorizedParty is the "azp" of every session token: the origin
@@ -222,6 +230,9 @@ func Start(o Options) *Server {
 	}
 	if o.SecretKey == "" {
 		o.SecretKey = "sk_test_" + emulator.RandomBase62(40)
+		if o.Production {
+			o.SecretKey = "sk_live_" + emulator.RandomBase62(40)
+		}
 	}
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = TokenLifetime
@@ -246,9 +257,12 @@ func Start(o Options) *Server {
 		actors:  map[string]map[string]any{},
 	}
 	s.FrontendAPI = o.Slug + ".clerk.accounts.dev"
+	if o.Production {
+		s.FrontendAPI = "clerk." + o.Slug + ".example.com"
+	}
 	s.Issuer = "https://" + s.FrontendAPI
 	s.SecretKey = o.SecretKey
-	s.PublishableKey = clerk.PublishableKey(s.FrontendAPI, false)
+	s.PublishableKey = clerk.PublishableKey(s.FrontendAPI, o.Production)
 	s.emu = emulator.NewUnstarted(emulator.Options{
 		Name:          "Clerk",
 		Addr:          o.Addr,

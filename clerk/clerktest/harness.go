@@ -179,6 +179,9 @@ func NewHarness(tb testing.TB, c HarnessConfig) conformance.Harness {
 			req.SetParams(&createSessionParams{UserID: id, ActiveOrganizationID: orgID})
 			ss := &clerksdk.Session{}
 			if err := backend.Call(ctx, req, ss); err != nil {
+				if strings.HasPrefix(c.SecretKey, "sk_live_") {
+					return nil, fmt.Errorf("create session: Clerk offers POST /v1/sessions on development instances only (use an sk_test_ key): %w", err)
+				}
 				return nil, fmt.Errorf("create session: %w", err)
 			}
 			tok, err := sessions.CreateToken(ctx, &session.CreateTokenParams{ID: ss.ID})
