@@ -3,6 +3,7 @@ package authport
 import (
 	"errors"
 	"strings"
+	"time"
 )
 
 // Kind is a class of authentication failure. Test for one with errors.Is:
@@ -113,6 +114,18 @@ func (e *Error) Unwrap() []error {
 // NewError returns an *Error of kind k.
 func NewError(k *Kind, provider, op, reason string) *Error {
 	return &Error{Kind: k, Provider: provider, Op: op, Reason: reason}
+}
+
+// NewRateLimitError returns an *Error of kind ErrRateLimited for a
+// provider's refusal of our rate; after is how long the provider asked us
+// to wait (0 if it did not say), which WriteError passes on as
+// Retry-After.
+func NewRateLimitError(provider, op, reason string, after time.Duration) *Error {
+	e := &Error{Kind: ErrRateLimited, Provider: provider, Op: op, Reason: reason}
+	if after > 0 {
+		e.Err = &RateLimitError{After: after}
+	}
+	return e
 }
 
 // WrapError returns an *Error of kind k wrapping cause.

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/retryafter"
 )
 
 // ctx returns ctx carrying the adapter's HTTP client for x/oauth2.
@@ -345,7 +346,14 @@ func (a *Authenticator) tokenError(op string, err error) error {
 	if code != "" {
 		reason += " " + quoteCode(code)
 	}
-	return authport.NewError(kindFor(code, status), Name, op, reason)
+	if k := kindFor(code, status); k != authport.ErrRateLimited {
+		return authport.NewError(k, Name, op, reason)
+	}
+	var h http.Header
+	if re.Response != nil {
+		h = re.Response.Header
+	}
+	return authport.NewRateLimitError(Name, op, reason, retryafter.Parse(h, a.cfg.Clock()))
 }
 
 // post sends body to path and maps an error answer.
@@ -375,7 +383,11 @@ func (a *Authenticator) post(ctx context.Context, op, path, ctype string, body [
 	if code != "" {
 		reason += " " + quoteCode(code)
 	}
-	return authport.NewError(kindFor(code, resp.StatusCode), Name, op, reason)
+	if k := kindFor(code, resp.StatusCode); k != authport.ErrRateLimited {
+		return authport.NewError(k, Name, op, reason)
+	}
+	// Auth0 says when its budget refills in X-RateLimit-Reset.
+	return authport.NewRateLimitError(Name, op, reason, retryafter.Parse(resp.Header, a.cfg.Clock()))
 }
 
 // quoteCode quotes an error code for an error text, refusing anything that

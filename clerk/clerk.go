@@ -15,6 +15,7 @@ import (
 	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
+	"github.com/authport/authport/internal/retryafter"
 	clerksdk "github.com/clerk/clerk-sdk-go/v2"
 	"github.com/clerk/clerk-sdk-go/v2/jwks"
 	"github.com/clerk/clerk-sdk-go/v2/session"
@@ -462,7 +463,8 @@ func (a *Authenticator) unsupported(c authport.Capability, op string) error {
 // apiError maps an error from a Backend API call made through the SDK to
 // an authport error kind: 401/403 ErrMisconfigured (the secret key), 404
 // ErrRevoked (the session is gone; callers for whom 404 means something
-// else remap it), 429 and 5xx ErrProviderUnavailable, other 4xx
+// else remap it), 429 ErrRateLimited with Clerk's Retry-After, 5xx
+// ErrProviderUnavailable, other 4xx
 // ErrInvalidInput, transport failures ErrProviderUnavailable. Its text
 // carries the HTTP status and Clerk's error code only, never a response
 // body, a token or the secret key.
@@ -479,7 +481,13 @@ func (a *Authenticator) apiError(op string, err error) error {
 			return authport.NewError(authport.ErrMisconfigured, Name, op, reason+" (is CLERK_SECRET_KEY right for this instance?)")
 		case s == http.StatusNotFound:
 			return authport.NewError(authport.ErrRevoked, Name, op, reason)
-		case s == http.StatusTooManyRequests || s >= 500:
+		case s == http.StatusTooManyRequests:
+			var h http.Header
+			if ae.Response != nil {
+				h = ae.Response.Header
+			}
+			return authport.NewRateLimitError(Name, op, reason, retryafter.Parse(h, a.cfg.Clock()))
+		case s >= 500:
 			return authport.NewError(authport.ErrProviderUnavailable, Name, op, reason)
 		default:
 			return authport.NewError(authport.ErrInvalidInput, Name, op, reason)

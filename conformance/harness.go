@@ -30,6 +30,7 @@ package conformance
 
 import (
 	"context"
+	"time"
 
 	"github.com/authport/authport"
 )
@@ -110,6 +111,16 @@ type Harness struct {
 	KeyFetches func() int64
 	// SetKeysDown, if set, makes the key endpoint fail (true) or recover.
 	SetKeysDown func(down bool)
+	// SetRateLimited, if set, makes the provider refuse our API calls
+	// for their rate with its own answer (true: every call, as a
+	// provider throttling this client does) or lifts that (false), for
+	// Availability/ProviderRateLimited.
+	SetRateLimited func(on bool)
+	// RetryAfter, if set with SetRateLimited, is the wait the provider
+	// names in its refusal; the scenario checks that it reaches the
+	// client's Retry-After. Zero means the provider names none (the HTTP
+	// layer's default is used).
+	RetryAfter time.Duration
 	// Features says what CreateUser can grant.
 	Features Features
 	// StepUp, if set, lets the suite make the provider interrupt a

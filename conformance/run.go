@@ -383,6 +383,7 @@ func (s *suite) concurrency(t *testing.T) {
 }
 
 func (s *suite) availability(t *testing.T) {
+	s.run(t, "ProviderRateLimited", s.providerRateLimited)
 	s.run(t, "ColdKeysDownFailsClosed", func(t *testing.T) {
 		if s.h.SetKeysDown == nil || s.h.NewAuthenticator == nil {
 			na(t, "the harness cannot fail the key endpoint")

@@ -371,6 +371,10 @@ func (a *Authenticator) sdkErr(op string, err error, invalidArg *authport.Kind) 
 		k, reason = authport.ErrMisconfigured, "Firebase does not know the project ("+EnvProjectID+")"
 	case errorutils.IsResourceExhausted(err):
 		k, reason = authport.ErrRateLimited, "Firebase quota exceeded"
+	case errorutils.IsInvalidArgument(err) && strings.Contains(err.Error(), "TOO_MANY_ATTEMPTS_TRY_LATER"):
+		// Google throttles with a 400 whose message is this code; the
+		// Admin SDK knows no such code and reports an invalid argument.
+		k, reason = authport.ErrRateLimited, "too many attempts"
 	case errorutils.IsInvalidArgument(err):
 		k, reason = invalidArg, "Firebase refused the request as invalid"
 	case errorutils.IsFailedPrecondition(err) || errorutils.IsOutOfRange(err) || errorutils.IsAlreadyExists(err) || errorutils.IsNotFound(err):

@@ -11,6 +11,7 @@ import (
 	"github.com/workos/workos-go/v4/pkg/workos_errors"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/retryafter"
 )
 
 // Operations named in errors.
@@ -139,7 +140,7 @@ func safeCode(c string) string {
 // SDK's own error text can carry the pending authentication token, the
 // code or the email address, so it is never wrapped: only the status and a
 // sanitised WorkOS error code are kept.
-func mapError(op string, err error) error {
+func mapError(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -153,6 +154,9 @@ func mapError(op string, err error) error {
 			reason += " " + code
 		}
 		k := statusKind(op, he.Code, code)
+		if k == authport.ErrRateLimited {
+			return authport.NewRateLimitError(ProviderName, op, reason, retryafter.Wait(ctx))
+		}
 		return authport.NewError(k, ProviderName, op, reason)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

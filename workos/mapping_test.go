@@ -176,7 +176,7 @@ func TestMapError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := mapError(tt.op, tt.err)
+			err := mapError(context.Background(), tt.op, tt.err)
 			if k := authport.KindOf(err); k != tt.kind {
 				t.Fatalf("kind %v, want %v (%v)", k, tt.kind, err)
 			}
@@ -194,7 +194,7 @@ func TestMapError(t *testing.T) {
 			}
 		})
 	}
-	if mapError(opLogin, nil) != nil {
+	if mapError(context.Background(), opLogin, nil) != nil {
 		t.Fatal("nil error mapped to an error")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/retryafter"
 )
 
 func invalidInput(op, reason string) error {
@@ -50,6 +51,7 @@ func checkEmailPassword(op, email, password string) error {
 // a step WorkOS requires first (email verification, MFA, organisation
 // selection, SSO) is an *authport.ActionError.
 func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password string) (*authport.Tokens, error) {
+	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	email = strings.TrimSpace(email)
 	if err := checkEmailPassword(opLogin, email, password); err != nil {
 		return nil, err
@@ -58,7 +60,7 @@ func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password 
 		ClientID: a.cfg.ClientID, Email: email, Password: password,
 	})
 	if err != nil {
-		return nil, mapError(opLogin, err)
+		return nil, mapError(ctx, opLogin, err)
 	}
 	return a.tokens(ctx, opLogin, res.AccessToken, res.RefreshToken)
 }
@@ -69,18 +71,19 @@ func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password 
 // that requires email verification answers with an *authport.ActionError
 // (ActionVerifyEmail) whose PendingToken CompleteEmailVerification takes.
 func (a *Authenticator) SignUp(ctx context.Context, email, password string) (*authport.Tokens, error) {
+	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	email = strings.TrimSpace(email)
 	if err := checkEmailPassword(opSignUp, email, password); err != nil {
 		return nil, err
 	}
 	if _, err := a.client.CreateUser(ctx, usermanagement.CreateUserOpts{Email: email, Password: password}); err != nil {
-		return nil, mapError(opSignUp, err)
+		return nil, mapError(ctx, opSignUp, err)
 	}
 	res, err := a.client.AuthenticateWithPassword(ctx, usermanagement.AuthenticateWithPasswordOpts{
 		ClientID: a.cfg.ClientID, Email: email, Password: password,
 	})
 	if err != nil {
-		return nil, mapError(opLogin, err)
+		return nil, mapError(ctx, opLogin, err)
 	}
 	return a.tokens(ctx, opSignUp, res.AccessToken, res.RefreshToken)
 }
@@ -136,6 +139,7 @@ func (a *Authenticator) AuthorizeURL(_ context.Context, r authport.AuthorizeRequ
 // and the PKCE verifier. The callback's error parameter, if any, is
 // ErrInvalidCredential.
 func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*authport.Tokens, error) {
+	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	if e := c.Query.Get("error"); e != "" {
 		reason := "WorkOS returned an error"
 		if code := safeCode(e); code != "" {
@@ -154,7 +158,7 @@ func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*aut
 		ClientID: a.cfg.ClientID, Code: codes[0], CodeVerifier: c.CodeVerifier,
 	})
 	if err != nil {
-		return nil, mapError(opCallback, err)
+		return nil, mapError(ctx, opCallback, err)
 	}
 	return a.tokens(ctx, opCallback, res.AccessToken, res.RefreshToken)
 }
@@ -177,6 +181,7 @@ func (a *Authenticator) SwitchOrganization(ctx context.Context, refreshToken, or
 }
 
 func (a *Authenticator) refresh(ctx context.Context, refreshToken, orgID string) (*authport.Tokens, error) {
+	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	if refreshToken == "" {
 		return nil, invalidInput(opRefresh, "refresh token is required")
 	}
@@ -187,7 +192,7 @@ func (a *Authenticator) refresh(ctx context.Context, refreshToken, orgID string)
 		ClientID: a.cfg.ClientID, RefreshToken: refreshToken, OrganizationID: orgID,
 	})
 	if err != nil {
-		return nil, mapError(opRefresh, err)
+		return nil, mapError(ctx, opRefresh, err)
 	}
 	return a.tokens(ctx, opRefresh, res.AccessToken, res.RefreshToken)
 }
@@ -196,6 +201,7 @@ func (a *Authenticator) refresh(ctx context.Context, refreshToken, orgID string)
 // ActionSelectOrganization (AuthenticateWithOrganizationSelection), with
 // the ActionError's PendingToken and one of its Organizations.
 func (a *Authenticator) CompleteOrganizationSelection(ctx context.Context, pendingToken, orgID string) (*authport.Tokens, error) {
+	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	if pendingToken == "" || orgID == "" {
 		return nil, invalidInput(opContinue, "pending token and organization id are required")
 	}
@@ -203,7 +209,7 @@ func (a *Authenticator) CompleteOrganizationSelection(ctx context.Context, pendi
 		ClientID: a.cfg.ClientID, PendingAuthenticationToken: pendingToken, OrganizationID: orgID,
 	})
 	if err != nil {
-		return nil, mapError(opContinue, err)
+		return nil, mapError(ctx, opContinue, err)
 	}
 	return a.tokens(ctx, opContinue, res.AccessToken, res.RefreshToken)
 }
@@ -212,6 +218,7 @@ func (a *Authenticator) CompleteOrganizationSelection(ctx context.Context, pendi
 // ActionVerifyEmail (AuthenticateWithEmailVerificationCode), with the
 // ActionError's PendingToken and the one-time code emailed to the user.
 func (a *Authenticator) CompleteEmailVerification(ctx context.Context, pendingToken, code string) (*authport.Tokens, error) {
+	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	if pendingToken == "" || code == "" {
 		return nil, invalidInput(opContinue, "pending token and code are required")
 	}
@@ -219,7 +226,7 @@ func (a *Authenticator) CompleteEmailVerification(ctx context.Context, pendingTo
 		ClientID: a.cfg.ClientID, PendingAuthenticationToken: pendingToken, Code: code,
 	})
 	if err != nil {
-		return nil, mapError(opContinue, err)
+		return nil, mapError(ctx, opContinue, err)
 	}
 	return a.tokens(ctx, opContinue, res.AccessToken, res.RefreshToken)
 }
@@ -276,6 +283,7 @@ func (a *Authenticator) ContinueSignIn(ctx context.Context, e *authport.ActionEr
 // processes keep accepting the session's access tokens until they expire
 // (Describe's RevocationDelay); its refresh tokens fail everywhere.
 func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *authport.Tokens) error {
+	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	sid := ""
 	if s != nil {
 		sid = s.SessionID
@@ -298,7 +306,7 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 	if he, ok := httpError(err); ok && he.Code == 404 {
 		return nil
 	}
-	return mapError(opRevoke, err)
+	return mapError(ctx, opRevoke, err)
 }
 
 // LogoutURL implements authport.LogoutRedirector: WorkOS's browser logout

@@ -20,6 +20,7 @@ import (
 	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
+	"github.com/authport/authport/internal/retryafter"
 )
 
 // ProviderName is the adapter's registered name.
@@ -255,7 +256,11 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 
 	client := usermanagement.NewClient(cfg.APIKey)
 	client.Endpoint = base
-	client.HTTPClient = hc
+	// The SDK drops response headers; this records WorkOS's Retry-After
+	// for the call's context (see mapError).
+	sdkClient := *hc
+	sdkClient.Transport = &retryafter.Transport{Base: hc.Transport, Now: cfg.Clock}
+	client.HTTPClient = &sdkClient
 
 	jwks := cfg.JWKSURL
 	if jwks == "" {

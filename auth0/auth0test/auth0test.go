@@ -305,6 +305,7 @@ func start(o Options) *Server {
 		TokenTTL:      o.TokenTTL,
 		DefaultHeader: header,
 		Logger:        o.Logger,
+		RateLimited:   s.rateLimited,
 		Keys: emulator.KeyRingOptions{
 			KID:        func() string { return emulator.RandomToken(16) },
 			CommonName: "auth0 emulator",
@@ -552,3 +553,25 @@ func (s *Server) ManagementToken(ctx context.Context) (string, error) {
 }
 
 var errNoOrg = errors.New("auth0test: no such organization")
+
+// SetRateLimit makes the emulator refuse API calls past requests per
+// window with Auth0's own 429 too_many_requests and X-RateLimit-Reset (the control API's POST /__authport/ratelimit
+// does the same); key endpoints are not limited. requests 0 refuses every
+// call; window 0 means one minute.
+func (s *Server) SetRateLimit(requests int, window time.Duration) {
+	s.core.SetRateLimit(emulator.RateLimit{Requests: requests, Window: window})
+}
+
+// SetRateLimited refuses every API call for its rate (true), as a
+// provider throttling this client does, or lifts the limit (false).
+func (s *Server) SetRateLimited(on bool) {
+	if on {
+		s.core.SetRateLimit(emulator.RateLimit{Requests: 0, Window: RateLimitWindow})
+		return
+	}
+	s.core.ClearRateLimit()
+}
+
+// RateLimitWindow is the window SetRateLimited refuses calls for: the
+// wait its refusals name.
+const RateLimitWindow = time.Minute

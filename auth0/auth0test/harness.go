@@ -70,10 +70,12 @@ func (s *Server) Harness(tb testing.TB) conformance.Harness {
 		RevokeSession: func(ctx context.Context, sess *authport.Session) error {
 			return r.revokeUser(ctx, sess.UserID)
 		},
-		Forger:      s.forger(),
-		KeyFetches:  s.KeyFetches,
-		SetKeysDown: s.SetKeysDown,
-		Features:    conformance.Features{Roles: true, Permissions: true, Org: true},
+		Forger:         s.forger(),
+		KeyFetches:     s.KeyFetches,
+		SetKeysDown:    s.SetKeysDown,
+		SetRateLimited: s.SetRateLimited,
+		RetryAfter:     RateLimitWindow,
+		Features:       conformance.Features{Roles: true, Permissions: true, Org: true},
 		StepUp: &conformance.StepUp{
 			Actions: []authport.Action{authport.ActionMFA},
 			Require: func(ctx context.Context, u conformance.User, a authport.Action) error {

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/authport/authport/internal/emulator"
 )
@@ -86,6 +88,20 @@ func (s *Server) handleOIDCLogout(w http.ResponseWriter, r *http.Request) {
 		to.RawQuery = q.Encode()
 	}
 	http.Redirect(w, r, to.String(), http.StatusFound)
+}
+
+// rateLimited is Auth0's answer past a rate limit: 429 too_many_requests
+// with the X-RateLimit-Limit, -Remaining and -Reset (Unix seconds)
+// headers; Auth0 sends no Retry-After.
+func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	reset := s.core.Clock.Now().Add(wait)
+	if reset.Nanosecond() != 0 {
+		reset = reset.Truncate(time.Second).Add(time.Second)
+	}
+	w.Header().Set("X-RateLimit-Limit", "1")
+	w.Header().Set("X-RateLimit-Remaining", "0")
+	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	oauthError(w, http.StatusTooManyRequests, "too_many_requests", "Global limit has been reached")
 }
 
 // handleMFAChallenge answers POST /mfa/challenge for a pending mfa_token:

@@ -55,6 +55,13 @@ func clerkError(w http.ResponseWriter, status int, code, msg, long string) {
 	})
 }
 
+// rateLimited is Clerk's answer past a rate limit: 429 with Retry-After
+// and the too_many_requests error.
+func rateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	w.Header().Set("Retry-After", emulator.RetryAfterSeconds(wait))
+	clerkError(w, http.StatusTooManyRequests, "too_many_requests", "Too many requests", "Too many requests, retry later")
+}
+
 func notFound(w http.ResponseWriter) {
 	clerkError(w, http.StatusNotFound, "resource_not_found", "not found", "The requested resource was not found.")
 }

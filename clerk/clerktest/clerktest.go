@@ -272,6 +272,7 @@ func Start(o Options) *Server {
 		TokenTTL:      o.TokenTTL,
 		DefaultClaims: s.sessionClaims,
 		SignIn:        s.controlSignIn,
+		RateLimited:   rateLimited,
 		Logger:        o.Logger,
 	})
 	s.URL = s.emu.URL
@@ -796,3 +797,25 @@ func (s *Server) controlSignIn(_ *http.Request, u *emulator.User) (any, error) {
 	}
 	return map[string]any{"object": "token", "jwt": tok, "session_id": sid, "user_id": u.ID}, nil
 }
+
+// SetRateLimit makes the emulator refuse API calls past requests per
+// window with Clerk's own 429 too_many_requests and Retry-After (the control API's POST /__authport/ratelimit
+// does the same); key endpoints are not limited. requests 0 refuses every
+// call; window 0 means one minute.
+func (s *Server) SetRateLimit(requests int, window time.Duration) {
+	s.emu.SetRateLimit(emulator.RateLimit{Requests: requests, Window: window})
+}
+
+// SetRateLimited refuses every API call for its rate (true), as a
+// provider throttling this client does, or lifts the limit (false).
+func (s *Server) SetRateLimited(on bool) {
+	if on {
+		s.emu.SetRateLimit(emulator.RateLimit{Requests: 0, Window: RateLimitWindow})
+		return
+	}
+	s.emu.ClearRateLimit()
+}
+
+// RateLimitWindow is the window SetRateLimited refuses calls for: the
+// wait its refusals name.
+const RateLimitWindow = time.Minute

@@ -230,7 +230,7 @@ func (s *Server) Harness(tb testing.TB) conformance.Harness {
 	if !s.opts.NoAuthorizedParty {
 		azp = s.opts.AuthorizedParty
 	}
-	return NewHarness(tb, HarnessConfig{
+	h := NewHarness(tb, HarnessConfig{
 		Authenticator:    a,
 		NewAuthenticator: newAuth,
 		SecretKey:        s.SecretKey,
@@ -255,4 +255,6 @@ func (s *Server) Harness(tb testing.TB) conformance.Harness {
 			SignRaw: s.SignRaw,
 		},
 	})
+	h.SetRateLimited, h.RetryAfter = s.SetRateLimited, RateLimitWindow
+	return h
 }

@@ -224,7 +224,11 @@ func Start(o Options) (e *Emulator, err error) {
 		TokenTTL:      o.TokenTTL,
 		DefaultClaims: e.controlClaims,
 		SignIn:        e.controlSignIn,
-		Logger:        o.Logger,
+		RateLimited: func(w http.ResponseWriter, r *http.Request, _ time.Duration) {
+			// Google's Identity Toolkit answers 400 with no Retry-After.
+			badRequest(w, "TOO_MANY_ATTEMPTS_TRY_LATER : Too many unsuccessful login attempts. Please try again later.")
+		},
+		Logger: o.Logger,
 	})
 	e.routes()
 	e.Start()
@@ -595,3 +599,25 @@ func (e *Emulator) Forger(cookie bool) *conformance.Forger {
 		SignRaw: func(header, payload []byte) (string, error) { return ring.Current().SignRaw(header, payload) },
 	}
 }
+
+// SetRateLimit makes the emulator refuse API calls past requests per
+// window with Google's own TOO_MANY_ATTEMPTS_TRY_LATER (which names no wait) (the control API's POST /__authport/ratelimit
+// does the same); key endpoints are not limited. requests 0 refuses every
+// call; window 0 means one minute.
+func (e *Emulator) SetRateLimit(requests int, window time.Duration) {
+	e.Server.SetRateLimit(emulator.RateLimit{Requests: requests, Window: window})
+}
+
+// SetRateLimited refuses every API call for its rate (true), as a
+// provider throttling this client does, or lifts the limit (false).
+func (e *Emulator) SetRateLimited(on bool) {
+	if on {
+		e.Server.SetRateLimit(emulator.RateLimit{Requests: 0, Window: RateLimitWindow})
+		return
+	}
+	e.Server.ClearRateLimit()
+}
+
+// RateLimitWindow is the window SetRateLimited refuses calls for: the
+// wait its refusals name.
+const RateLimitWindow = time.Minute

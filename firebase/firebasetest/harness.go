@@ -171,6 +171,7 @@ func (e *Emulator) Harness(t testing.TB, a *firebase.Authenticator, newAuth func
 	h.Forger = e.Forger(a.Config().SessionCookieTTL > 0)
 	h.KeyFetches = e.KeyFetches
 	h.SetKeysDown = e.SetKeysDown
+	h.SetRateLimited = e.SetRateLimited // Google names no wait
 	return h
 }
 

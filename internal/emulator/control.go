@@ -18,6 +18,7 @@ var controlRoutes = map[string]string{
 	"POST /__authport/mint":         `{"user_id"|"email","session_id","new_session","claims","header","expires_in","expired","not_yet_valid","foreign","alg","secret"} → {"token","kid","session_id"}; a null claim or header field is removed ({"claims":{"sid":null,"jti":null}})`,
 	"POST /__authport/rotate":       `{"drop_old"} → {"kid","previous","published"}`,
 	"POST /__authport/fault":        `{"route","down","hangup","delay_ms","garbage","huge","status","count"} or {"route","clear":true}; route "" with clear clears all`,
+	"POST /__authport/ratelimit":    `{"requests","window_ms","routes"} puts a request budget in force (the provider's own 429 past it) or {"clear":true} lifts it`,
 	"GET /__authport/stats":         `→ {"hits","fetches","users","sessions","kid","faults"}`,
 	"POST /__authport/revoke":       `{"session_id"} or {"user_id"} → {"revoked"}`,
 	"POST /__authport/disable":      `{"user_id"} → 204 (the user's sessions are revoked)`,
@@ -41,6 +42,7 @@ func (s *Server) registerControl() {
 	m.HandleFunc("POST "+ControlPrefix+"mint", s.ctlMint)
 	m.HandleFunc("POST "+ControlPrefix+"rotate", s.ctlRotate)
 	m.HandleFunc("POST "+ControlPrefix+"fault", s.ctlFault)
+	m.HandleFunc("POST "+ControlPrefix+"ratelimit", s.ctlRateLimit)
 	m.HandleFunc("GET "+ControlPrefix+"stats", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, s.Stats())
 	})
@@ -207,6 +209,31 @@ func (s *Server) ctlFault(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.SetFault(in.Route, Fault{Down: in.Down, Hangup: in.Hangup, Delay: time.Duration(in.DelayMS) * time.Millisecond,
 			Garbage: in.Garbage, Huge: in.Huge, Status: in.Status, Count: in.Count})
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ctlRateLimit sets ({"requests":N,"window_ms":M,"routes":[…]}) or lifts
+// ({"clear":true}) the request budget (SetRateLimit).
+func (s *Server) ctlRateLimit(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Clear    bool     `json:"clear"`
+		Requests int      `json:"requests"`
+		WindowMS int64    `json:"window_ms"`
+		Routes   []string `json:"routes"`
+	}
+	if err := ReadJSON(r, &in); err != nil {
+		ctlError(w, err)
+		return
+	}
+	switch {
+	case in.Clear:
+		s.ClearRateLimit()
+	case in.Requests < 0:
+		ctlError(w, errors.New("emulator: requests must not be negative"))
+		return
+	default:
+		s.SetRateLimit(RateLimit{Requests: in.Requests, Window: time.Duration(in.WindowMS) * time.Millisecond, Routes: in.Routes})
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

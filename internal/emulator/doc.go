@@ -62,6 +62,9 @@
 //	POST /__authport/fault     {"route","down","hangup","delay_ms","garbage",
 //	                            "huge","status","count"}, or {"route","clear":true}
 //	                            ("route":"" clears all) → 204
+//	POST /__authport/ratelimit {"requests","window_ms","routes"}: a request budget
+//	                            answered past it with the provider's own 429
+//	                            (Options.RateLimited), or {"clear":true}
 //	GET  /__authport/stats     {"hits","fetches","users","sessions","kid","faults"}
 //	POST /__authport/revoke    {"session_id"} or {"user_id"} → {"revoked":n}
 //	POST /__authport/disable   {"user_id"} → 204, sessions revoked

@@ -50,6 +50,10 @@ type Options struct {
 	// matched, with the JSON body the provider's own sign-in would return.
 	// The default creates a session and returns Server.IssueTokens.
 	SignIn func(r *http.Request, u *User) (any, error)
+	// RateLimited writes the provider's own answer to a request over the
+	// budget SetRateLimit sets, with how long until the budget refills
+	// (default: 429 with Retry-After and an OAuth-style JSON body).
+	RateLimited func(w http.ResponseWriter, r *http.Request, retryAfter time.Duration)
 	// Logger receives one debug line per request (default: discard).
 	Logger *slog.Logger
 }
@@ -84,6 +88,7 @@ type Server struct {
 	keyRoutes map[string]bool
 	hits      map[string]int64
 	minted    map[[32]byte]*MintedToken
+	limit     *rateBudget
 }
 
 // New starts a server; it panics if it cannot listen (as httptest.NewServer
@@ -208,9 +213,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.URL.Path, ControlPrefix) {
 		f = s.takeFaultLocked(route, r.URL.Path)
 	}
+	var wait time.Duration
+	limited := false
+	if !strings.HasPrefix(r.URL.Path, ControlPrefix) {
+		wait, limited = s.takeBudgetLocked(pattern)
+	}
 	s.mu.Unlock()
-	s.log.Debug("emulator request", "name", s.opts.Name, "method", r.Method, "path", r.URL.Path, "route", route, "fault", f != nil)
+	s.log.Debug("emulator request", "name", s.opts.Name, "method", r.Method, "path", r.URL.Path, "route", route, "fault", f != nil, "rate_limited", limited)
 	if f != nil && s.applyFault(w, r, f) {
+		return
+	}
+	if limited {
+		s.rateLimited(w, r, wait)
 		return
 	}
 	s.Mux.ServeHTTP(w, r)

@@ -298,7 +298,7 @@ func must(tok string, err error) string {
 func TestControlAPI(t *testing.T) {
 	s := newTestServer(t, Options{})
 	var idx struct{ Routes map[string]string }
-	if code, body, _ := get(t, s, ControlPrefix); code != 200 || json.Unmarshal([]byte(body), &idx) != nil || len(idx.Routes) != 10 {
+	if code, body, _ := get(t, s, ControlPrefix); code != 200 || json.Unmarshal([]byte(body), &idx) != nil || len(idx.Routes) != 11 {
 		t.Fatalf("index %d %s", code, body)
 	}
 	var u User

@@ -72,9 +72,10 @@ func (e *Emulator) Harness(a authport.Authenticator, newAuth func() (authport.Au
 			}
 			return e.RevokeSession(s.SessionID)
 		},
-		Forger:      e.Forger(""),
-		KeyFetches:  e.KeyFetches,
-		SetKeysDown: e.SetKeysDown,
-		Features:    conformance.Features{Roles: true, Permissions: true, Org: true, EmailInToken: true},
+		Forger:         e.Forger(""),
+		KeyFetches:     e.KeyFetches,
+		SetKeysDown:    e.SetKeysDown,
+		SetRateLimited: e.SetRateLimited,
+		Features:       conformance.Features{Roles: true, Permissions: true, Org: true, EmailInToken: true},
 	}
 }

@@ -422,3 +422,25 @@ func (e *Emulator) controlSignIn(r *http.Request, u *User) (any, error) {
 	}
 	return e.issue(ss, "", "")
 }
+
+// SetRateLimit makes the emulator refuse API calls past requests per
+// window with a 429 and Retry-After (the control API's POST /__authport/ratelimit
+// does the same); key endpoints are not limited. requests 0 refuses every
+// call; window 0 means one minute.
+func (e *Emulator) SetRateLimit(requests int, window time.Duration) {
+	e.Server.SetRateLimit(emulator.RateLimit{Requests: requests, Window: window})
+}
+
+// SetRateLimited refuses every API call for its rate (true), as a
+// provider throttling this client does, or lifts the limit (false).
+func (e *Emulator) SetRateLimited(on bool) {
+	if on {
+		e.Server.SetRateLimit(emulator.RateLimit{Requests: 0, Window: RateLimitWindow})
+		return
+	}
+	e.Server.ClearRateLimit()
+}
+
+// RateLimitWindow is the window SetRateLimited refuses calls for: the
+// wait its refusals name.
+const RateLimitWindow = time.Minute

@@ -229,6 +229,10 @@ func Start(o Options) (e *Emulator, err error) {
 			RefreshToken: refreshToken,
 		},
 		DefaultClaims: e.defaultClaims,
+		RateLimited: func(w http.ResponseWriter, r *http.Request, _ time.Duration) {
+			// GoTrue's own limiter answers without Retry-After.
+			e.fail(w, r, &apiErr{http.StatusTooManyRequests, "over_request_rate_limit", "Request rate limit reached"})
+		},
 		SignIn: func(r *http.Request, u *emulator.User) (any, error) {
 			return e.issue(u, amrPassword, "")
 		},
@@ -361,3 +365,25 @@ func (e *Emulator) RotateKeys() string { return e.srv.Keys.Rotate().ID }
 
 // DropRetiredKeys stops publishing every key but the current one.
 func (e *Emulator) DropRetiredKeys() { e.srv.Keys.DropRetired() }
+
+// SetRateLimit makes the emulator refuse API calls past requests per
+// window with GoTrue's own 429 over_request_rate_limit (which names no wait) (the control API's POST /__authport/ratelimit
+// does the same); key endpoints are not limited. requests 0 refuses every
+// call; window 0 means one minute.
+func (e *Emulator) SetRateLimit(requests int, window time.Duration) {
+	e.srv.SetRateLimit(emulator.RateLimit{Requests: requests, Window: window})
+}
+
+// SetRateLimited refuses every API call for its rate (true), as a
+// provider throttling this client does, or lifts the limit (false).
+func (e *Emulator) SetRateLimited(on bool) {
+	if on {
+		e.srv.SetRateLimit(emulator.RateLimit{Requests: 0, Window: RateLimitWindow})
+		return
+	}
+	e.srv.ClearRateLimit()
+}
+
+// RateLimitWindow is the window SetRateLimited refuses calls for: the
+// wait its refusals name.
+const RateLimitWindow = time.Minute

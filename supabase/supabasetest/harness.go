@@ -80,6 +80,7 @@ func (e *Emulator) Harness(t testing.TB) conformance.Harness {
 		h.SetKeysDown = e.SetKeysDown
 	}
 	h.Forger = e.forger(legacy)
+	h.SetRateLimited = e.SetRateLimited // GoTrue names no wait
 	return h
 }
 

@@ -52,6 +52,7 @@ func (e *Emulator) Harness(t testing.TB) conformance.Harness {
 	h.NewAuthenticator = newAuth
 	h.KeyFetches = e.KeyFetches
 	h.SetKeysDown = e.SetKeysDown
+	h.SetRateLimited, h.RetryAfter = e.SetRateLimited, RateLimitWindow
 	h.Features = conformance.Features{Roles: true, Permissions: true, Org: true}
 	var aud []string
 	if e.Audience != "" {

@@ -81,6 +81,13 @@ func apiError(w http.ResponseWriter, status int, code, message string, extra map
 	emulator.WriteJSON(w, status, body)
 }
 
+// rateLimited is WorkOS's answer past a rate limit: 429 with Retry-After
+// and the {"code","message"} body.
+func rateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	w.Header().Set("Retry-After", emulator.RetryAfterSeconds(wait))
+	apiError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Too many requests", nil)
+}
+
 // oauthError writes the RFC 6749 {"error","error_description"} body WorkOS
 // uses for the standard grants.
 func oauthError(w http.ResponseWriter, status int, code, desc string, extra map[string]any) {

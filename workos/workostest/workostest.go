@@ -296,6 +296,7 @@ func Start(o Options) (e *Emulator, err error) {
 			CodeTTL:      10 * time.Minute,
 		},
 		DefaultClaims: e.defaultClaims,
+		RateLimited:   rateLimited,
 		SignIn: func(r *http.Request, u *emulator.User) (any, error) {
 			return e.controlSignIn(u)
 		},
@@ -609,3 +610,25 @@ func (e *Emulator) EmailVerificationCodeFor(email string) string {
 func constantEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
+
+// SetRateLimit makes the emulator refuse API calls past requests per
+// window with WorkOS's own 429 and Retry-After (the control API's POST /__authport/ratelimit
+// does the same); key endpoints are not limited. requests 0 refuses every
+// call; window 0 means one minute.
+func (e *Emulator) SetRateLimit(requests int, window time.Duration) {
+	e.srv.SetRateLimit(emulator.RateLimit{Requests: requests, Window: window})
+}
+
+// SetRateLimited refuses every API call for its rate (true), as a
+// provider throttling this client does, or lifts the limit (false).
+func (e *Emulator) SetRateLimited(on bool) {
+	if on {
+		e.srv.SetRateLimit(emulator.RateLimit{Requests: 0, Window: RateLimitWindow})
+		return
+	}
+	e.srv.ClearRateLimit()
+}
+
+// RateLimitWindow is the window SetRateLimited refuses calls for: the
+// wait its refusals name.
+const RateLimitWindow = time.Minute
