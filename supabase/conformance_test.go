@@ -18,7 +18,9 @@ func TestConformance(t *testing.T) {
 		opts supabasetest.Options
 	}{
 		{"ES256", supabasetest.Options{Mode: supabasetest.ModeES256}},
-		{"RS256", supabasetest.Options{Mode: supabasetest.ModeRS256}},
+		// Strictly single-use refresh tokens here, so reuse detection is
+		// covered too (the other modes keep Supabase's 10 s reuse interval).
+		{"RS256", supabasetest.Options{Mode: supabasetest.ModeRS256, RefreshReuseInterval: -1}},
 		{"HS256", supabasetest.Options{Mode: supabasetest.ModeHS256}},
 		{"Migration", supabasetest.Options{Mode: supabasetest.ModeMigration}},
 		{"MigrationLegacySigns", supabasetest.Options{Mode: supabasetest.ModeMigration, LegacySigns: true}},

@@ -115,7 +115,7 @@ func TestSignUp(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
-	emu := supabasetest.New(t)
+	emu := supabasetest.New(t, supabasetest.Options{RefreshReuseInterval: -1}) // strictly single use
 	a := newAdapter(t, emu, nil)
 	ctx := t.Context()
 	mustUser(t, emu, supabasetest.User{Email: "r@example.com", Password: "pw-123456"})
@@ -156,8 +156,11 @@ func TestRefresh(t *testing.T) {
 	_, err = a.Refresh(ctx, "")
 	wantKind(t, err, authport.ErrInvalidInput)
 
-	// Hosted Supabase's reuse interval.
-	lax := supabasetest.New(t, supabasetest.Options{RefreshReuseInterval: 10 * time.Second})
+	// Supabase's default reuse interval (10 s).
+	lax := supabasetest.New(t)
+	if lax.RefreshReuseInterval() != 10*time.Second {
+		t.Fatalf("default reuse interval %v", lax.RefreshReuseInterval())
+	}
 	b := newAdapter(t, lax, nil)
 	mustUser(t, lax, supabasetest.User{Email: "r@example.com", Password: "pw-123456"})
 	t0, _ = b.SignInWithPassword(ctx, "r@example.com", "pw-123456")

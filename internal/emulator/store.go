@@ -189,6 +189,9 @@ type Session struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// ExpiresAt ends the session (zero: no expiry).
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// LastActiveAt is when the session began or was last refreshed; with
+	// StoreOptions.IdleTimeout it ends IdleTimeout after this.
+	LastActiveAt time.Time `json:"last_active_at"`
 	// Data is provider-specific session data.
 	Data map[string]any `json:"data,omitempty"`
 
@@ -229,6 +232,13 @@ type StoreOptions struct {
 	RefreshToken func() string
 	// CodeTTL is how long an authorization code lives (default 60 s).
 	CodeTTL time.Duration
+	// SessionTTL is the maximum session length applied to sessions made
+	// without their own TTL (zero: they do not expire).
+	SessionTTL time.Duration
+	// IdleTimeout ends a session that has not been used for this long:
+	// not refreshed (RotateRefresh) since it began or was last refreshed
+	// (zero: no inactivity timeout).
+	IdleTimeout time.Duration
 	// RefreshTTL bounds a refresh token's life (zero: until its session
 	// ends).
 	RefreshTTL time.Duration
@@ -517,7 +527,7 @@ func (s *Store) CreateSession(n NewSession) (*Session, error) {
 	}
 	ss := &Session{
 		ID: n.ID, UserID: u.ID, Status: n.Status, OrgID: n.OrgID, ClientID: n.ClientID,
-		Scope: n.Scope, CreatedAt: now, UpdatedAt: now, Data: cloneMap(n.Data),
+		Scope: n.Scope, CreatedAt: now, UpdatedAt: now, LastActiveAt: now, Data: cloneMap(n.Data),
 	}
 	if ss.ID == "" {
 		ss.ID = s.o.SessionID()
@@ -531,8 +541,8 @@ func (s *Store) CreateSession(n NewSession) (*Session, error) {
 	if ss.OrgID == "" {
 		ss.OrgID = u.OrgID
 	}
-	if n.TTL > 0 {
-		ss.ExpiresAt = now.Add(n.TTL)
+	if ttl := cmp.Or(n.TTL, s.o.SessionTTL); ttl > 0 {
+		ss.ExpiresAt = now.Add(ttl)
 	}
 	s.seq++
 	ss.seq = s.seq
@@ -567,7 +577,7 @@ func (s *Store) liveLocked(id string, now time.Time) (*Session, *User, error) {
 	if !ok {
 		return nil, nil, ErrNotFound
 	}
-	if !ss.Status.Live() || (!ss.ExpiresAt.IsZero() && !now.Before(ss.ExpiresAt)) {
+	if !ss.Status.Live() || (!ss.ExpiresAt.IsZero() && !now.Before(ss.ExpiresAt)) || s.idleLocked(ss, now) {
 		return nil, nil, ErrInactive
 	}
 	u := s.users[ss.UserID]
@@ -654,7 +664,7 @@ func (s *Store) RevokeUserSessions(userID string) int {
 	defer s.mu.Unlock()
 	n := 0
 	for id, ss := range s.sessions {
-		if ss.UserID == userID && ss.Status.Live() && (ss.ExpiresAt.IsZero() || now.Before(ss.ExpiresAt)) {
+		if ss.UserID == userID && ss.Status.Live() && (ss.ExpiresAt.IsZero() || now.Before(ss.ExpiresAt)) && !s.idleLocked(ss, now) {
 			c := ss.clone()
 			c.Status, c.UpdatedAt = StatusRevoked, now
 			s.sessions[id] = c
@@ -727,7 +737,14 @@ func (s *Store) RotateRefresh(old string) (string, *Session, error) {
 	}
 	rt.used = true
 	s.issueRefreshLocked(next, rt.sessionID, now)
+	s.sessions[ss.ID].LastActiveAt = now
+	ss.LastActiveAt = now
 	return next, ss, nil
+}
+
+// idleLocked reports whether ss has outlived the inactivity timeout.
+func (s *Store) idleLocked(ss *Session, now time.Time) bool {
+	return s.o.IdleTimeout > 0 && !ss.LastActiveAt.IsZero() && !now.Before(ss.LastActiveAt.Add(s.o.IdleTimeout))
 }
 
 // RefreshSession returns the session a refresh token belongs to without

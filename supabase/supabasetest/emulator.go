@@ -95,9 +95,10 @@ type Options struct {
 	// DisableSignup refuses POST /signup.
 	DisableSignup bool
 	// RefreshReuseInterval lets a used refresh token be presented again
-	// for this long (hosted Supabase allows 10 s). The default 0 makes
-	// refresh tokens strictly single use; reuse after the interval ends
-	// the session.
+	// for this long, answered with the session's current tokens (default
+	// DefaultRefreshReuseInterval, as hosted projects and the Supabase
+	// CLI's local stack allow; negative: strictly single use). Reuse
+	// after the interval ends the session (reuse detection).
 	RefreshReuseInterval time.Duration
 	// SiteURL is where /authorize redirects when redirect_to is not
 	// allowed (default "http://localhost:3000").
@@ -179,6 +180,12 @@ func Start(o Options) (e *Emulator, err error) {
 	}
 	if o.JWTExpiry <= 0 {
 		o.JWTExpiry = time.Hour
+	}
+	switch {
+	case o.RefreshReuseInterval == 0:
+		o.RefreshReuseInterval = DefaultRefreshReuseInterval
+	case o.RefreshReuseInterval < 0:
+		o.RefreshReuseInterval = 0
 	}
 	if o.SiteURL == "" {
 		o.SiteURL = "http://localhost:3000"
@@ -387,3 +394,11 @@ func (e *Emulator) SetRateLimited(on bool) {
 // RateLimitWindow is the window SetRateLimited refuses calls for: the
 // wait its refusals name.
 const RateLimitWindow = time.Minute
+
+// DefaultRefreshReuseInterval is Supabase's default refresh-token reuse
+// interval (auth.refresh_token_reuse_interval = 10 s).
+const DefaultRefreshReuseInterval = 10 * time.Second
+
+// RefreshReuseInterval returns the reuse interval in force (0: strictly
+// single use).
+func (e *Emulator) RefreshReuseInterval() time.Duration { return e.o.RefreshReuseInterval }

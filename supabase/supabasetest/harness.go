@@ -79,6 +79,12 @@ func (e *Emulator) Harness(t testing.TB) conformance.Harness {
 		h.KeyFetches = e.KeyFetches
 		h.SetKeysDown = e.SetKeysDown
 	}
+	if d := e.o.RefreshReuseInterval; d > 0 {
+		if h.NotApplicable == nil {
+			h.NotApplicable = map[string]string{}
+		}
+		h.NotApplicable["Refresh/ReuseRejected"] = fmt.Sprintf("Supabase answers a spent refresh token again for %v (its refresh-token reuse interval) with the session's current tokens; reuse after it ends the session", d)
+	}
 	h.Forger = e.forger(legacy)
 	h.SetRateLimited = e.SetRateLimited // GoTrue names no wait
 	return h

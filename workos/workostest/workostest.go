@@ -120,6 +120,14 @@ type Options struct {
 	Audience string
 	// TokenTTL is the access tokens' lifetime (default 5 minutes).
 	TokenTTL time.Duration
+	// MaxSessionLength is the environment's maximum session length: a
+	// session ends this long after sign-in however often it is refreshed
+	// (default DefaultMaxSessionLength; negative: no limit).
+	MaxSessionLength time.Duration
+	// InactivityTimeout ends a session that has not been refreshed for
+	// this long (default 0: off, as in a new environment until the
+	// setting is turned on).
+	InactivityTimeout time.Duration
 	// Clock is the emulated time (default: real time).
 	Clock *Clock
 	// RedirectURIs are the allowed redirect and logout return URLs
@@ -294,6 +302,8 @@ func Start(o Options) (e *Emulator, err error) {
 			SessionID:    func() string { return "session_" + ulid() },
 			RefreshToken: func() string { return emulator.RandomBase62(25) },
 			CodeTTL:      10 * time.Minute,
+			SessionTTL:   sessionLength(o.MaxSessionLength),
+			IdleTimeout:  max(o.InactivityTimeout, 0),
 		},
 		DefaultClaims: e.defaultClaims,
 		RateLimited:   rateLimited,
@@ -632,3 +642,19 @@ func (e *Emulator) SetRateLimited(on bool) {
 // RateLimitWindow is the window SetRateLimited refuses calls for: the
 // wait its refusals name.
 const RateLimitWindow = time.Minute
+
+// DefaultMaxSessionLength is the emulator's default maximum session
+// length. WorkOS lets each environment set it (with the inactivity
+// timeout and the access-token duration) in the dashboard's session
+// settings; set Options.MaxSessionLength to your environment's value.
+const DefaultMaxSessionLength = 30 * 24 * time.Hour
+
+func sessionLength(d time.Duration) time.Duration {
+	switch {
+	case d < 0:
+		return 0
+	case d == 0:
+		return DefaultMaxSessionLength
+	}
+	return d
+}
