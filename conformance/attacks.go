@@ -555,8 +555,17 @@ func (s *suite) attacks(t *testing.T) {
 				}
 			}
 			if a.accept != nil {
+				why, stricter := f.Stricter[a.name]
 				for i, tok := range a.accept(t, e) {
-					if _, err := s.verify(t, s.h.bearer(tok)); err != nil {
+					_, err := s.verify(t, s.h.bearer(tok))
+					switch {
+					case stricter && err == nil:
+						t.Fatalf("legal variant %d accepted, but the provider refuses it (%s)", i, why)
+					case stricter && authport.KindOf(err) != authport.ErrInvalidCredential:
+						t.Fatalf("legal variant %d: kind %v, want %v (%v)", i, authport.KindOf(err), authport.ErrInvalidCredential, err)
+					case stricter:
+						t.Logf("legal variant %d refused as the provider refuses it: %s", i, why)
+					case err != nil:
 						t.Fatalf("legal variant %d refused: %v", i, err)
 					}
 				}

@@ -82,6 +82,12 @@ type Forger struct {
 	// KIDOptional reports that the adapter accepts tokens without kid
 	// (a sole static key); the missing-kid attack is then N/A.
 	KIDOptional bool
+	// Stricter names attacks (by name, e.g. "J22_WrongAudience") whose
+	// legal variants — tokens RFC 7519 allows and the suite otherwise
+	// expects to be accepted — the provider's own SDK refuses, with the
+	// reason. The adapter must then refuse them too, as invalid
+	// credentials: it is never more lenient than the provider.
+	Stricter map[string]string
 }
 
 // Harness wires an adapter and its provider to the suite.

@@ -206,9 +206,12 @@ func TestDifferential(t *testing.T) {
 			add(p+"duplicate sub member", stricter, tok)
 		}
 
-		// RFC 7519-legal forms the SDK's struct decoding refuses.
-		add(p+"aud as an array holding the project", lenient, with(func(h, c map[string]any) { c["aud"] = []string{"other", e.ProjectID} }))
-		add(p+"fractional exp", lenient, with(func(h, c map[string]any) { c["exp"] = float64(now.Add(time.Hour).Unix()) + 0.5 }))
+		// RFC 7519-legal forms the SDK's struct decoding refuses: the
+		// adapter refuses them too (never more lenient than the provider).
+		add(p+"aud as an array holding the project", bothReject, with(func(h, c map[string]any) { c["aud"] = []string{"other", e.ProjectID} }))
+		add(p+"aud as a one-element array", bothReject, with(func(h, c map[string]any) { c["aud"] = []string{e.ProjectID} }))
+		add(p+"fractional exp", bothReject, with(func(h, c map[string]any) { c["exp"] = float64(now.Add(time.Hour).Unix()) + 0.5 }))
+		add(p+"fractional iat", bothReject, with(func(h, c map[string]any) { c["iat"] = float64(now.Unix()) - 0.5 }))
 	}
 
 	for _, c := range cases {

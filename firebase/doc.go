@@ -128,10 +128,11 @@
 //     non-canonical base64url, tokens over 8 KiB;
 //   - an "email" that is not a string.
 //
-// Two RFC 7519-legal forms are accepted although the SDK's struct decoding
-// refuses them, because the conformance suite requires them of every
-// adapter and neither weakens anything: an "aud" array containing the
-// project id, and fractional NumericDates. Firebase never issues either.
+// It is never more lenient: two RFC 7519-legal forms the SDK's struct
+// decoding refuses are refused too, an "aud" array (even one holding the
+// project id) and fractional "exp"/"iat"/"nbf". Firebase never issues
+// either; the conformance run declares both as the provider's stricter
+// rule (Forger.Stricter).
 //
 // # Decisions
 //

@@ -257,8 +257,12 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		Provider: Name, Leeway: cfg.Leeway, Clock: cfg.Clock, CacheSize: cfg.CacheSize, ToSession: a.toSession,
 	}, jwtcore.Policy{
 		Issuer: a.idIss, Audiences: []string{cfg.ProjectID}, Algorithms: []string{"RS256"}, Types: []string{"JWT"}, Keys: a.idKeys,
+		// The Admin SDK decodes aud as one string and exp/iat as whole
+		// seconds; never accept what Google's own verifier refuses.
+		SingleAudience: true, IntegerTimes: true,
 	}, jwtcore.Policy{
 		Issuer: a.cookieIss, Audiences: []string{cfg.ProjectID}, Algorithms: []string{"RS256"}, Types: []string{"JWT"}, Keys: a.ckKeys,
+		SingleAudience: true, IntegerTimes: true,
 	})
 	if err != nil {
 		return nil, misconfigured(err.Error())

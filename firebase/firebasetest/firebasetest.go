@@ -580,6 +580,10 @@ func (e *Emulator) Forger(cookie bool) *conformance.Forger {
 		Alg:       k.Algorithm,
 		KID:       k.ID,
 		PublicKey: k.Public,
+		Stricter: map[string]string{
+			"J20_MalformedTimes": "the Admin SDK decodes exp and iat as whole seconds and refuses fractions",
+			"J22_WrongAudience":  "the Admin SDK decodes aud as one string and refuses an array",
+		},
 		Header: func() map[string]any {
 			return map[string]any{"alg": ring.Algorithm(), "kid": ring.KID(), "typ": "JWT"}
 		},

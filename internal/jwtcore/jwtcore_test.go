@@ -362,3 +362,51 @@ func TestKIDOptionalPerAlgorithm(t *testing.T) {
 		t.Fatalf("RS256 without kid: %v, want refused", err)
 	}
 }
+
+// TestSingleAudienceAndIntegerTimes: a provider whose own SDK refuses an
+// "aud" array and fractional times gets a verifier that refuses them too;
+// without the settings both are accepted as RFC 7519 allows.
+func TestSingleAudienceAndIntegerTimes(t *testing.T) {
+	testKeys()
+	src, _ := keyset.NewStatic(keyset.Key{ID: "rsa", Algorithm: "RS256", Public: &rsaKey.PublicKey})
+	now := time.Now().Truncate(time.Second)
+	mk := func(strict bool) *Verifier {
+		v, err := New(Options{Clock: func() time.Time { return now }, CacheSize: -1},
+			Policy{Issuer: iss, Audiences: []string{"api"}, Algorithms: []string{"RS256"}, Keys: src,
+				SingleAudience: strict, IntegerTimes: strict})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	lax, strict := mk(false), mk(true)
+	for _, tc := range []struct {
+		name  string
+		edit  func(c map[string]any)
+		laxOK bool
+	}{
+		{"plain", func(c map[string]any) {}, true},
+		{"aud array", func(c map[string]any) { c["aud"] = []string{"api"} }, true},
+		{"aud array with others", func(c map[string]any) { c["aud"] = []string{"other", "api"} }, true},
+		{"fractional exp", func(c map[string]any) { c["exp"] = float64(now.Add(time.Minute).Unix()) + 0.5 }, true},
+		{"fractional iat", func(c map[string]any) { c["iat"] = float64(now.Unix()) - 0.25 }, true},
+		{"fractional nbf", func(c map[string]any) { c["nbf"] = float64(now.Unix()) - 0.25 }, true},
+		{"whole float exp", func(c map[string]any) { c["exp"] = float64(now.Add(time.Minute).Unix()) }, true},
+	} {
+		c := claimsAt(now)
+		tc.edit(c)
+		tok, _ := Sign("RS256", rsaKey, map[string]any{"kid": "rsa"}, c)
+		_, lerr := lax.Verify(context.Background(), tok)
+		if (lerr == nil) != tc.laxOK {
+			t.Errorf("%s: lax verifier: %v", tc.name, lerr)
+		}
+		_, serr := strict.Verify(context.Background(), tok)
+		wantStrictOK := tc.name == "plain" || tc.name == "whole float exp"
+		if wantStrictOK && serr != nil {
+			t.Errorf("%s: strict verifier refused: %v", tc.name, serr)
+		}
+		if !wantStrictOK && !errors.Is(serr, authport.ErrInvalidCredential) {
+			t.Errorf("%s: strict verifier: %v, want ErrInvalidCredential", tc.name, serr)
+		}
+	}
+}

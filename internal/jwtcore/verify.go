@@ -85,6 +85,13 @@ type Policy struct {
 	// static key, such as Supabase's legacy HS256 secret); every other
 	// algorithm's tokens must name their key.
 	KIDOptional []string
+	// SingleAudience requires "aud" to be one string, refusing the array
+	// form RFC 7519 allows, for providers whose own SDK refuses it
+	// (Firebase): never more lenient than the provider.
+	SingleAudience bool
+	// IntegerTimes requires "exp", "nbf" and "iat" to be whole seconds,
+	// refusing the fractions RFC 7519 allows, likewise (Firebase).
+	IntegerTimes bool
 }
 
 // Options apply to a Verifier.
@@ -426,7 +433,7 @@ func (v *Verifier) parseObject(data []byte, what string) (map[string]any, error)
 	return m, nil
 }
 
-func numericDate(raw map[string]any, name string) (t time.Time, present bool, ok bool) {
+func numericDate(raw map[string]any, name string, whole bool) (t time.Time, present bool, ok bool) {
 	val, present := raw[name]
 	if !present {
 		return time.Time{}, false, true
@@ -436,6 +443,9 @@ func numericDate(raw map[string]any, name string) (t time.Time, present bool, ok
 		return time.Time{}, true, false
 	}
 	sec, frac := math.Modf(f)
+	if whole && frac != 0 {
+		return time.Time{}, true, false
+	}
 	return time.Unix(int64(sec), int64(frac*1e9)), true, true
 }
 
@@ -450,18 +460,18 @@ func (v *Verifier) checkClaims(p *policy, c *Claims) error {
 			return v.fail(authport.ErrInvalidCredential, "malformed jti")
 		}
 	}
-	exp, present, ok := numericDate(raw, "exp")
+	exp, present, ok := numericDate(raw, "exp", p.IntegerTimes)
 	if !ok {
 		return v.fail(authport.ErrInvalidCredential, "malformed exp")
 	}
 	if !present {
 		return v.fail(authport.ErrInvalidCredential, "token has no exp")
 	}
-	nbf, _, ok := numericDate(raw, "nbf")
+	nbf, _, ok := numericDate(raw, "nbf", p.IntegerTimes)
 	if !ok {
 		return v.fail(authport.ErrInvalidCredential, "malformed nbf")
 	}
-	iat, _, ok := numericDate(raw, "iat")
+	iat, _, ok := numericDate(raw, "iat", p.IntegerTimes)
 	if !ok {
 		return v.fail(authport.ErrInvalidCredential, "malformed iat")
 	}
@@ -471,6 +481,9 @@ func (v *Verifier) checkClaims(p *policy, c *Claims) error {
 	case string:
 		c.Audience = []string{a}
 	case []any:
+		if p.SingleAudience {
+			return v.fail(authport.ErrInvalidCredential, "aud is not a single string")
+		}
 		c.Audience = make([]string, 0, len(a))
 		for _, e := range a {
 			s, ok := e.(string)
