@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -341,4 +342,52 @@ func (w *Web) setSessionCookie(rw http.ResponseWriter, sealed string, issuedAt t
 	}
 	rw.Header().Set("Cache-Control", "no-store")
 	return w.setCookie(rw, w.cfg.CookieName, sealed, left)
+}
+
+// maxCookieChunks bounds how many chunks of one cookie are joined.
+const maxCookieChunks = 64
+
+// chunkedCookieValue joins the cookies name.0 … name.N-1 of r in order
+// (see ChunkedCookieReader). ok is false when there is no chunk or the set
+// is malformed: a gap, a repeated index, a non-canonical index ("01") or
+// more than maxCookieChunks chunks.
+func chunkedCookieValue(r *http.Request, name string) (v string, ok bool) {
+	var parts [maxCookieChunks]string
+	var seen [maxCookieChunks]bool
+	n := 0
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, val, found := strings.Cut(part, "=")
+			if !found || len(k) <= len(name)+1 || k[:len(name)] != name || k[len(name)] != '.' {
+				continue
+			}
+			idx := k[len(name)+1:]
+			i, err := strconv.Atoi(idx)
+			if err != nil || i < 0 || strconv.Itoa(i) != idx {
+				continue // name.x or name.+1: not a chunk of this cookie
+			}
+			if i >= maxCookieChunks || seen[i] {
+				return "", false
+			}
+			if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+				val = val[1 : len(val)-1]
+			}
+			seen[i], parts[i] = true, val
+			n = max(n, i+1)
+		}
+	}
+	if n == 0 {
+		return "", false
+	}
+	var b strings.Builder
+	for i := range n {
+		if !seen[i] {
+			return "", false
+		}
+		b.WriteString(parts[i])
+	}
+	return b.String(), true
 }

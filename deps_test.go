@@ -25,6 +25,7 @@ func TestDependencyIsolation(t *testing.T) {
 	forbidden := map[string]string{
 		mod + "/oidc": "oidc", mod + "/clerk": "clerk", mod + "/workos": "workos", mod + "/supabase": "supabase",
 		mod + "/firebase": "firebase", mod + "/auth0": "auth0", mod + "/diy": "diy",
+		mod + "/authjs":     "authjs",
 		"github.com/clerk/": "clerk", "github.com/workos/": "workos", "github.com/supabase-community/": "supabase",
 		"firebase.google.com/": "firebase", "github.com/auth0/": "auth0",
 		"modernc.org/sqlite": "sqlite", "github.com/jackc/": "pg", "github.com/redis/": "redis", "github.com/chromedp/": "browser",
@@ -43,6 +44,7 @@ func TestDependencyIsolation(t *testing.T) {
 		{pkg: mod + "/firebase", allowed: []string{"firebase"}},
 		{pkg: mod + "/auth0", allowed: []string{"auth0"}},
 		{pkg: mod + "/diy", allowed: []string{"diy"}},
+		{pkg: mod + "/authjs", allowed: []string{"authjs"}, stdOnly: true},
 		{pkg: mod + "/diy/sqlitestore", allowed: []string{"diy", "sqlite"}},
 		{pkg: mod + "/diy/pgstore", allowed: []string{"diy", "pg"}},
 		{pkg: mod + "/diy/redisstore", allowed: []string{"diy", "redis"}},

@@ -150,7 +150,11 @@ func (w *Web) authenticate(rw http.ResponseWriter, r *http.Request, c *authConte
 		}
 	}
 	for _, name := range w.cookies {
-		if v, ok := cookieValue(r, name); ok && v != "" {
+		v, ok := cookieValue(r, name)
+		if !ok && w.chunked[name] {
+			v, ok = chunkedCookieValue(r, name)
+		}
+		if ok && v != "" {
 			st.session, st.err = w.verify(c, Credential{Token: v, Source: SourceCookie, Cookie: name})
 			return
 		}

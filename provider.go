@@ -321,6 +321,18 @@ type CookieReader interface {
 	ProviderCookies() []string
 }
 
+// ChunkedCookieReader is a CookieReader whose provider frontend splits a
+// value too long for one cookie into name.0, name.1, … (Auth.js does so
+// past 3936 bytes). For the names ChunkedCookies returns (a subset of
+// ProviderCookies), the middleware reads the cookie itself or, when it is
+// absent, joins exactly the chunks name.0 … name.N-1 in order: a name that
+// merely starts with the cookie's name is never part of it, and a chunk
+// set with a gap, a repeat or a non-canonical number counts as no cookie.
+type ChunkedCookieReader interface {
+	CookieReader
+	ChunkedCookies() []string
+}
+
 // Capability names an optional capability.
 type Capability string
 

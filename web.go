@@ -115,7 +115,8 @@ type Web struct {
 	flowName  string
 	refresher Refresher
 	strict    StrictVerifier
-	cookies   []string // provider cookies, in order
+	cookies   []string        // provider cookies, in order
+	chunked   map[string]bool // provider cookies that may be split into name.0, name.1, …
 	logger    *slog.Logger
 	pages     *template.Template
 	handler   http.Handler
@@ -214,6 +215,12 @@ func NewWeb(a Authenticator, cfg Config) (*Web, error) {
 		for _, n := range cr.ProviderCookies() {
 			if validCookieName(n) && n != cfg.CookieName {
 				w.cookies = append(w.cookies, n)
+			}
+		}
+		if ch, ok := a.(ChunkedCookieReader); ok {
+			w.chunked = map[string]bool{}
+			for _, n := range ch.ChunkedCookies() {
+				w.chunked[n] = true
 			}
 		}
 	}

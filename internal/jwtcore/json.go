@@ -255,3 +255,10 @@ func quoteSafe(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// ParseObject decodes data, one JSON object, with the strict rules the
+// verifier applies to JWS headers and payloads (no repeated member names at
+// any depth, bounded nesting, no control characters, no trailing data).
+// Adapters whose tokens are not JWS (Auth.js's JWE) parse with it so that
+// every token is read alike. data must be valid UTF-8.
+func ParseObject(data []byte) (map[string]any, error) { return parseJSONObject(data) }
