@@ -45,6 +45,7 @@ func TestDependencyIsolation(t *testing.T) {
 		{pkg: mod + "/auth0", allowed: []string{"auth0"}},
 		{pkg: mod + "/diy", allowed: []string{"diy"}},
 		{pkg: mod + "/authjs", allowed: []string{"authjs"}, stdOnly: true},
+		{pkg: mod + "/authjs/authjspg", allowed: []string{"authjs", "pg"}},
 		{pkg: mod + "/diy/sqlitestore", allowed: []string{"diy", "sqlite"}},
 		{pkg: mod + "/diy/pgstore", allowed: []string{"diy", "pg"}},
 		{pkg: mod + "/diy/redisstore", allowed: []string{"diy", "redis"}},

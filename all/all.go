@@ -3,6 +3,7 @@ package all
 import (
 	_ "github.com/authport/authport/auth0"
 	_ "github.com/authport/authport/authjs"
+	_ "github.com/authport/authport/authjs/authjspg"
 	_ "github.com/authport/authport/clerk"
 	_ "github.com/authport/authport/diy"
 	_ "github.com/authport/authport/firebase"

@@ -357,8 +357,9 @@ const routes = {
     return signOut(String(b.instance ?? "jwt"), b.cookies);
   },
   async "POST /test/expire"(b) {
-    const s = await adapter.updateSession({ sessionToken: String(b.sessionToken), expires: new Date(Date.now() - 60_000) });
-    if (!s) throw httpError(404, "no such session");
+    const sessionToken = String(b.sessionToken);
+    if (!(await adapter.getSessionAndUser(sessionToken))) throw httpError(404, "no such session");
+    await adapter.updateSession({ sessionToken, expires: new Date(Date.now() - 60_000) });
     return {};
   },
   async "POST /test/encode"(b) {
