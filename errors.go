@@ -66,12 +66,31 @@ var (
 var Kinds = []*Kind{ErrNoCredential, ErrInvalidCredential, ErrExpired, ErrRevoked, ErrForbidden,
 	ErrProviderUnavailable, ErrInvalidInput, ErrRateLimited, ErrActionRequired, ErrUnsupported, ErrMisconfigured}
 
+// Operation words for Error.Op, the same in every adapter so that logs and
+// metrics group errors by what was attempted, whichever provider is behind
+// them.
+const (
+	// OpSignIn: a sign-in by password, code, link or a provider callback.
+	OpSignIn = "sign-in"
+	// OpSignUp: creating an account.
+	OpSignUp = "sign-up"
+	// OpRefresh: exchanging a refresh token for new tokens.
+	OpRefresh = "refresh"
+	// OpRevoke: ending a session (sign-out), here or everywhere.
+	OpRevoke = "revoke"
+	// OpVerify: checking a credential, locally or strictly at the provider.
+	OpVerify = "verify"
+	// OpConfigure: building an adapter from its Config or the environment.
+	OpConfigure = "configure"
+)
+
 // Error is an authentication error: a kind, where it happened, and a reason
 // that is safe to log (it never contains a token or a key).
 type Error struct {
 	// Kind is the error's class; errors.Is(err, Kind) holds.
 	Kind *Kind
-	// Provider and Op say where it happened ("clerk", "verify").
+	// Provider and Op say where it happened ("clerk", OpVerify); Op is one
+	// of the Op constants.
 	Provider, Op string
 	// Reason is a short, safe explanation ("signature does not verify").
 	Reason string

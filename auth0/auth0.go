@@ -2,7 +2,6 @@ package auth0
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/config"
+	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
 )
@@ -230,21 +230,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		a.issuer = cfg.Issuer
 	}
 
-	base := &http.Client{Timeout: 10 * time.Second}
-	if cfg.HTTPClient != nil {
-		c := *cfg.HTTPClient
-		base = &c
-		if base.Timeout == 0 {
-			base.Timeout = 10 * time.Second
-		}
-	}
-	base.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 3 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
-			return errors.New("redirect to another host refused")
-		}
-		return nil
-	}
-	a.client = base
+	a.client = httpclient.New(cfg.HTTPClient, 0)
 
 	jwksURL := ""
 	if cfg.JWKSURL != "" {

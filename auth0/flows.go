@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,7 +13,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/retryafter"
+	"github.com/authport/authport/internal/safetext"
 )
 
 // ctx returns ctx carrying the adapter's HTTP client for x/oauth2.
@@ -330,7 +331,7 @@ func kindFor(code string, status int) *authport.Kind {
 func (a *Authenticator) tokenError(op string, err error) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
-		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "token request failed", Err: redact(err)}
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "token request failed", Err: safetext.Redact(err)}
 	}
 	status := 0
 	if re.Response != nil {
@@ -366,10 +367,10 @@ func (a *Authenticator) post(ctx context.Context, op, path, ctype string, body [
 	req.Header.Set("Accept", "application/json")
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "request failed", Err: redact(err)}
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "request failed", Err: safetext.Redact(err)}
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	data, _ := httpclient.ReadBody(resp.Body, 0)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}

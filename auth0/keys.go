@@ -5,17 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
+	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/keyset"
+	"github.com/authport/authport/internal/safetext"
 )
-
-// maxBody caps every response read from Auth0.
-const maxBody = 1 << 20
 
 // discoveryFetcher is the key-set cache's Fetcher: on first use it reads
 // the tenant's OpenID discovery document for jwks_uri, then fetches the
@@ -65,17 +63,17 @@ func (d *discoveryFetcher) discover(ctx context.Context) (string, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("auth0: discovery failed: %w", redact(err))
+		return "", fmt.Errorf("auth0: discovery failed: %w", safetext.Redact(err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := httpclient.ReadBody(resp.Body, 0)
 	switch {
+	case errors.Is(err, httpclient.ErrBodyTooLarge):
+		return "", errors.New("auth0: discovery document over 1 MiB")
 	case err != nil:
-		return "", fmt.Errorf("auth0: reading the discovery document: %w", redact(err))
+		return "", fmt.Errorf("auth0: reading the discovery document: %w", safetext.Redact(err))
 	case resp.StatusCode != http.StatusOK:
 		return "", fmt.Errorf("auth0: discovery answered %d (is AUTH0_DOMAIN right?)", resp.StatusCode)
-	case len(body) > maxBody:
-		return "", errors.New("auth0: discovery document over 1 MiB")
 	}
 	var doc discoveryDoc
 	if err := json.Unmarshal(body, &doc); err != nil {
@@ -89,13 +87,4 @@ func (d *discoveryFetcher) discover(ctx context.Context) (string, error) {
 		return "", errors.New("auth0: discovery jwks_uri is not on the tenant's domain")
 	}
 	return doc.JWKSURI, nil
-}
-
-// redact keeps a transport error's cause without the URL.
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

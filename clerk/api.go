@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/safetext"
 	"github.com/clerk/clerk-sdk-go/v2/jwt"
 	"github.com/clerk/clerk-sdk-go/v2/session"
 )
@@ -40,17 +41,9 @@ func (a *Authenticator) VerifyStrict(ctx context.Context, c authport.Credential)
 	case "pending":
 		s.Status = authport.StatusPending
 	default:
-		return nil, authport.NewError(authport.ErrRevoked, Name, "verify", "session is "+safeWord(cs.Status))
+		return nil, authport.NewError(authport.ErrRevoked, Name, "verify", "session is "+statusWord(cs.Status))
 	}
 	return s, nil
-}
-
-// safeWord keeps a provider-supplied status printable and short.
-func safeWord(s string) string {
-	if len(s) > 32 || strings.ContainsFunc(s, func(r rune) bool { return !('a' <= r && r <= 'z' || r == '_') }) {
-		return "not active"
-	}
-	return s
 }
 
 // Revoke ends the session at Clerk (POST /v1/sessions/{id}/revoke, through
@@ -185,4 +178,13 @@ func handshakeSession(ctx context.Context, hs string) (string, error) {
 		return "", authport.NewError(authport.ErrNoCredential, Name, "callback", "handshake carries no session (signed out)")
 	}
 	return tok, nil
+}
+
+// statusWord keeps a provider-supplied session status only when it is safe
+// to show.
+func statusWord(s string) string {
+	if c := safetext.Code(s); c != "" {
+		return c
+	}
+	return "not active"
 }

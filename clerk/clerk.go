@@ -13,6 +13,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/config"
+	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
 	"github.com/authport/authport/internal/retryafter"
@@ -40,9 +41,6 @@ const (
 	DefaultLeeway = 5 * time.Second
 	// DefaultTokenLifetime is Clerk's default session-token lifetime.
 	DefaultTokenLifetime = 60 * time.Second
-	// DefaultHTTPTimeout bounds each Backend API call (as the SDK's own
-	// default client does).
-	DefaultHTTPTimeout = 5 * time.Second
 )
 
 // Config configures an Authenticator. Each field names the environment
@@ -99,8 +97,8 @@ type Config struct {
 	// CacheSize bounds the verified-token cache (default 10000; negative
 	// disables it).
 	CacheSize int
-	// HTTPClient makes every Backend API call (default: a client with a
-	// 5 s timeout).
+	// HTTPClient makes every Backend API call; a copy is used, with a 10 s
+	// timeout when it sets none and no redirect to another host.
 	HTTPClient *http.Client
 	// Clock is the time source (default time.Now).
 	Clock func() time.Time
@@ -227,9 +225,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
-	}
+	cfg.HTTPClient = httpclient.New(cfg.HTTPClient, 0)
 	a.rolesPath = claimPath(cfg.RolesClaim)
 	a.permsPath = claimPath(cfg.PermissionsClaim)
 	a.cfg = cfg

@@ -19,8 +19,10 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
+	"github.com/authport/authport/internal/safetext"
 )
 
 // Name is the adapter's registered name and its Session.Provider.
@@ -238,16 +240,8 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		cookieIss: SessionCookieIssuerPrefix + cfg.ProjectID,
 		emulator:  cfg.EmulatorHost != "",
 	}
-	a.http = &http.Client{Timeout: 10 * time.Second}
-	if cfg.HTTPClient != nil {
-		c := *cfg.HTTPClient
-		if c.Timeout == 0 {
-			c.Timeout = 10 * time.Second
-		}
-		a.http = &c
-	}
 	// REST calls are POSTs to fixed endpoints: never follow a redirect.
-	a.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	a.http = httpclient.NoRedirect(cfg.HTTPClient, 0)
 
 	co := keyset.CacheOptions{Clock: cfg.Clock, Logger: cfg.Logger, Provider: Name}
 	a.idKeys = keyset.NewCache(keyset.NewHTTPFetcher(cfg.IDTokenCertURL, keyset.FormatX509Map, cfg.HTTPClient), co)
@@ -277,11 +271,11 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	}
 	app, err := fb.NewApp(ctx, &fb.Config{ProjectID: cfg.ProjectID}, opts...)
 	if err != nil {
-		return nil, misconfigured("the Admin SDK refused its configuration: " + safeText(err))
+		return nil, misconfigured("the Admin SDK refused its configuration: " + safetext.FirstLine(err))
 	}
 	if a.client, err = app.Auth(ctx); err != nil {
 		if len(opts) > 0 || a.emulator {
-			return nil, misconfigured("the Admin SDK could not build its auth client: " + safeText(err))
+			return nil, misconfigured("the Admin SDK could not build its auth client: " + safetext.FirstLine(err))
 		}
 		// No credentials were given and Application Default Credentials
 		// found none: verification works, the Admin API does not.
@@ -310,17 +304,6 @@ func validProjectID(p string) bool {
 		}
 	}
 	return true
-}
-
-// safeText returns an SDK configuration error's text with anything after
-// a newline dropped (response bodies); construction errors carry no
-// credentials.
-func safeText(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }
 
 // Provider implements authport.Authenticator.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,10 +16,9 @@ import (
 	"firebase.google.com/go/v4/errorutils"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/httpclient"
+	"github.com/authport/authport/internal/safetext"
 )
-
-// maxBody caps every REST response read.
-const maxBody = 1 << 20
 
 // restError is a refusal from the Identity Toolkit or Secure Token REST API:
 // {"error":{"code":400,"message":"INVALID_PASSWORD","status":...}}. Code is
@@ -73,15 +71,15 @@ func (a *Authenticator) call(ctx context.Context, endpoint, contentType string, 
 	req.Header.Set("Accept", "application/json")
 	resp, err := a.http.Do(req)
 	if err != nil {
-		return redact(err)
+		return safetext.Redact(err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return redact(err)
-	}
-	if len(data) > maxBody {
+	data, err := httpclient.ReadBody(resp.Body, 0)
+	if errors.Is(err, httpclient.ErrBodyTooLarge) {
 		return errors.New("response over 1 MiB")
+	}
+	if err != nil {
+		return safetext.Redact(err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
@@ -111,15 +109,6 @@ func (a *Authenticator) call(ctx context.Context, endpoint, contentType string, 
 		return errors.New("response is not the expected JSON")
 	}
 	return nil
-}
-
-// redact drops the URL (which carries the API key) from a transport error.
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // restFailure maps a REST error to an error kind. credential lists the

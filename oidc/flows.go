@@ -3,14 +3,16 @@ package oidc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/httpclient"
+	"github.com/authport/authport/internal/safetext"
 )
 
 // tokenResponse is an RFC 6749 §5.1 token response.
@@ -42,7 +44,7 @@ func (a *Authenticator) post(ctx context.Context, op, endpoint string, form url.
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return 0, nil, authport.WrapError(authport.ErrMisconfigured, p, op, redact(err))
+		return 0, nil, authport.WrapError(authport.ErrMisconfigured, p, op, safetext.Redact(err))
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -52,15 +54,15 @@ func (a *Authenticator) post(ctx context.Context, op, endpoint string, form url.
 	}
 	resp, err := a.noRedir.Do(req)
 	if err != nil {
-		return 0, nil, &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: op, Reason: "issuer unreachable", Err: redact(err)}
+		return 0, nil, &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: op, Reason: "issuer unreachable", Err: safetext.Redact(err)}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return 0, nil, &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: op, Reason: "reading the issuer's answer", Err: redact(err)}
-	}
-	if len(body) > maxBody {
+	body, err := httpclient.ReadBody(resp.Body, 0)
+	if errors.Is(err, httpclient.ErrBodyTooLarge) {
 		return 0, nil, authport.NewError(authport.ErrProviderUnavailable, p, op, "the issuer's answer is over 1 MiB")
+	}
+	if err != nil {
+		return 0, nil, &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: op, Reason: "reading the issuer's answer", Err: safetext.Redact(err)}
 	}
 	return resp.StatusCode, body, nil
 }
@@ -205,11 +207,11 @@ func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*aut
 	if e := c.Query.Get("error"); e != "" {
 		switch e {
 		case "temporarily_unavailable", "server_error":
-			return nil, authport.NewError(authport.ErrProviderUnavailable, p, op, "the issuer reported "+safeCode(e))
+			return nil, authport.NewError(authport.ErrProviderUnavailable, p, op, "the issuer reported "+codeOr(e))
 		case "invalid_request", "unsupported_response_type", "invalid_scope", "unauthorized_client":
-			return nil, authport.NewError(authport.ErrMisconfigured, p, op, "the issuer refused the authorization request: "+safeCode(e))
+			return nil, authport.NewError(authport.ErrMisconfigured, p, op, "the issuer refused the authorization request: "+codeOr(e))
 		}
-		return nil, authport.NewError(authport.ErrInvalidCredential, p, op, "sign-in did not complete: "+safeCode(e))
+		return nil, authport.NewError(authport.ErrInvalidCredential, p, op, "sign-in did not complete: "+codeOr(e))
 	}
 	// RFC 9207: an authorization response names its issuer, which must be
 	// ours (mix-up defence).
@@ -227,15 +229,6 @@ func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*aut
 		form.Set("code_verifier", c.CodeVerifier)
 	}
 	return a.token(ctx, op, form)
-}
-
-func safeCode(s string) string {
-	for _, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') || len(s) > 64 {
-			return "an error"
-		}
-	}
-	return s
 }
 
 // SignInWithPassword uses the resource owner password grant. A wrong
@@ -359,19 +352,19 @@ func (a *Authenticator) VerifyStrict(ctx context.Context, c authport.Credential)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.meta.UserinfoEndpoint, nil)
 	if err != nil {
-		return nil, authport.WrapError(authport.ErrMisconfigured, p, op, redact(err))
+		return nil, authport.WrapError(authport.ErrMisconfigured, p, op, safetext.Redact(err))
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	req.Header.Set("Accept", "application/json")
 	resp, err := a.noRedir.Do(req)
 	if err != nil {
-		return nil, &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: op, Reason: "issuer unreachable", Err: redact(err)}
+		return nil, &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: op, Reason: "issuer unreachable", Err: safetext.Redact(err)}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := httpclient.ReadBody(resp.Body, 0)
 	switch {
 	case err != nil:
-		return nil, &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: op, Reason: "reading userinfo", Err: redact(err)}
+		return nil, &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: op, Reason: "reading userinfo", Err: safetext.Redact(err)}
 	case resp.StatusCode == http.StatusUnauthorized:
 		return nil, authport.NewError(authport.ErrRevoked, p, op, "the issuer no longer accepts the token")
 	case resp.StatusCode != http.StatusOK:
@@ -420,4 +413,12 @@ func (a *Authenticator) LogoutURL(ctx context.Context, _ *authport.Session, retu
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// codeOr returns the issuer's error code when it is safe to show.
+func codeOr(e string) string {
+	if c := safetext.Code(e); c != "" {
+		return c
+	}
+	return "an error"
 }

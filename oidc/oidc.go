@@ -73,7 +73,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -83,8 +82,10 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/config"
+	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
+	"github.com/authport/authport/internal/safetext"
 )
 
 // Name is the adapter's registered name and default Provider.
@@ -248,18 +249,9 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	}
 
 	a := &Authenticator{cfg: cfg, insecure: insecure}
-	base := &http.Client{Timeout: 10 * time.Second}
-	if cfg.HTTPClient != nil {
-		c := *cfg.HTTPClient
-		base = &c
-		if base.Timeout == 0 {
-			base.Timeout = 10 * time.Second
-		}
-	}
-	a.client = sameHostClient(base)
-	nr := *base
-	nr.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	a.noRedir = &nr
+	base := httpclient.New(cfg.HTTPClient, 0)
+	a.client = base
+	a.noRedir = httpclient.NoRedirect(cfg.HTTPClient, 0)
 
 	if err := a.discover(ctx); err != nil {
 		return nil, err
@@ -315,20 +307,6 @@ func nonEmpty(in []string) []string {
 	return out
 }
 
-func sameHostClient(base *http.Client) *http.Client {
-	c := *base
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 3 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
-			return errors.New("redirect to another host refused")
-		}
-		return nil
-	}
-	return &c
-}
-
-// maxBody caps every response read from the issuer.
-const maxBody = 1 << 20
-
 func (a *Authenticator) discover(ctx context.Context) error {
 	p := a.cfg.Provider
 	u := strings.TrimSuffix(a.cfg.Issuer, "/") + "/.well-known/openid-configuration"
@@ -339,19 +317,19 @@ func (a *Authenticator) discover(ctx context.Context) error {
 	req.Header.Set("Accept", "application/json")
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: "discovery", Reason: "discovery document unreachable", Err: redact(err)}
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: "discovery", Reason: "discovery document unreachable", Err: safetext.Redact(err)}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := httpclient.ReadBody(resp.Body, 0)
 	switch {
+	case errors.Is(err, httpclient.ErrBodyTooLarge):
+		return misconfigured(p, "discovery document over 1 MiB")
 	case err != nil:
-		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: "discovery", Reason: "reading the discovery document", Err: redact(err)}
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: p, Op: "discovery", Reason: "reading the discovery document", Err: safetext.Redact(err)}
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		return authport.NewError(authport.ErrProviderUnavailable, p, "discovery", fmt.Sprintf("discovery answered %d", resp.StatusCode))
 	case resp.StatusCode != http.StatusOK:
 		return misconfigured(p, fmt.Sprintf("discovery answered %d: is Issuer right? (OIDC_ISSUER)", resp.StatusCode))
-	case len(body) > maxBody:
-		return misconfigured(p, "discovery document over 1 MiB")
 	}
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -378,16 +356,6 @@ func (a *Authenticator) discover(ctx context.Context) error {
 	}
 	a.meta = m
 	return nil
-}
-
-// redact keeps a transport error's cause without the URL (which may carry
-// a client secret in a query, for example).
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // Provider implements authport.Authenticator.

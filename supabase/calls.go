@@ -11,6 +11,7 @@ import (
 	"github.com/supabase-community/auth-go/types"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/safetext"
 )
 
 // ctxTransport binds the SDK's requests, which it builds without a
@@ -30,12 +31,8 @@ func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // timeout. The cancel function must be called once the call returned (the
 // SDK has read the whole body by then).
 func (a *Authenticator) client(ctx context.Context) (auth.Client, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	hc := http.Client{Transport: ctxTransport{ctx: ctx, base: a.transport}}
-	if a.cfg.HTTPClient != nil {
-		hc.Jar = a.cfg.HTTPClient.Jar
-		hc.CheckRedirect = a.cfg.HTTPClient.CheckRedirect
-	}
+	ctx, cancel := context.WithTimeout(ctx, a.http.Timeout)
+	hc := http.Client{Transport: ctxTransport{ctx: ctx, base: a.transport}, Jar: a.http.Jar, CheckRedirect: a.http.CheckRedirect}
 	return a.sdk.WithClient(hc), cancel
 }
 
@@ -239,7 +236,7 @@ func (a *Authenticator) AuthorizeURL(ctx context.Context, r authport.AuthorizeRe
 func (a *Authenticator) Exchange(ctx context.Context, cb authport.Callback) (*authport.Tokens, error) {
 	if e := cb.Query.Get("error"); e != "" {
 		reason := "Supabase returned an error"
-		if code := cb.Query.Get("error_code"); safeCode(code) && code != "" {
+		if code := safetext.Code(cb.Query.Get("error_code")); code != "" {
 			reason += " (" + code + ")"
 		}
 		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, string(opExchange), reason)

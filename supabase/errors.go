@@ -11,6 +11,7 @@ import (
 	"github.com/supabase-community/auth-go/types"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/safetext"
 )
 
 // APIError is an error answer from Supabase Auth, parsed from the plain
@@ -115,46 +116,11 @@ func parseBody(e *APIError, body string) {
 	}
 	for _, m := range []string{b.Msg, b.Message, b.ErrorDescription} {
 		if m != "" {
-			e.Message = safeMessage(m)
+			e.Message = safetext.Message(m)
 			break
 		}
 	}
-	if !safeCode(e.Code) {
-		e.Code = ""
-	}
-}
-
-// safeCode accepts the shape of Supabase's codes: short snake_case words.
-func safeCode(c string) bool {
-	if len(c) > 64 {
-		return false
-	}
-	for i := 0; i < len(c); i++ {
-		ch := c[i]
-		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-' || ch == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// safeMessage shortens a provider message and drops it entirely when any
-// word of it could be a credential (a JWT, a long opaque string).
-func safeMessage(m string) string {
-	if len(m) > 160 {
-		m = m[:160]
-	}
-	for _, w := range strings.Fields(m) {
-		if strings.Contains(w, "eyJ") || len(w) > 40 {
-			return ""
-		}
-	}
-	for i := 0; i < len(m); i++ {
-		if m[i] < 0x20 || m[i] == 0x7f {
-			return ""
-		}
-	}
-	return m
+	e.Code = safetext.Code(e.Code)
 }
 
 // op names an operation for error mapping: the same Supabase code can mean

@@ -15,8 +15,10 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/config"
+	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
+	"github.com/authport/authport/internal/safetext"
 )
 
 // ProviderName is the adapter's registered name and Session.Provider.
@@ -69,9 +71,6 @@ const (
 	DefaultPermissionsClaim = "app_metadata.permissions"
 	// DefaultJWTExpiry is Supabase's default access-token lifetime.
 	DefaultJWTExpiry = time.Hour
-	// DefaultTimeout bounds one call to Supabase Auth (the SDK's own
-	// default).
-	DefaultTimeout = 10 * time.Second
 )
 
 // Config configures the adapter. Its fields mirror the environment
@@ -147,8 +146,8 @@ type Authenticator struct {
 	authURL   string
 	issuer    string
 	sdk       auth.Client
+	http      *http.Client // timeout and redirect policy of every call
 	transport http.RoundTripper
-	timeout   time.Duration
 	v         *jwtcore.Verifier
 	jwks      *keyset.Cache // nil in legacy mode
 	hmac      bool
@@ -219,7 +218,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 			return nil, misconfigured(name + " is not a dotted claim path")
 		}
 	}
-	if p := a.cfg.OAuthProvider; p != "" && !safeCode(p) {
+	if p := a.cfg.OAuthProvider; safetext.Code(p) != p {
 		return nil, misconfigured(EnvOAuthProvider + " is not a provider name")
 	}
 	if a.cfg.JWTExpiry <= 0 {
@@ -228,15 +227,10 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if a.cfg.Clock == nil {
 		a.cfg.Clock = time.Now
 	}
-	a.timeout = DefaultTimeout
-	a.transport = http.DefaultTransport
-	if hc := cfg.HTTPClient; hc != nil {
-		if hc.Timeout > 0 {
-			a.timeout = hc.Timeout
-		}
-		if hc.Transport != nil {
-			a.transport = hc.Transport
-		}
+	a.http = httpclient.New(cfg.HTTPClient, 0)
+	a.transport = a.http.Transport
+	if a.transport == nil {
+		a.transport = http.DefaultTransport
 	}
 
 	var hmacSrc, asymSrc keyset.Source

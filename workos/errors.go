@@ -12,6 +12,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/retryafter"
+	"github.com/authport/authport/internal/safetext"
 )
 
 // Operations named in errors.
@@ -121,21 +122,6 @@ func httpError(err error) (workos_errors.HTTPError, bool) {
 	return workos_errors.HTTPError{}, false
 }
 
-// safeCode returns a WorkOS error code fit to appear in an error reason
-// (a short snake_case word), or "".
-func safeCode(c string) string {
-	if len(c) == 0 || len(c) > 64 {
-		return ""
-	}
-	for i := 0; i < len(c); i++ {
-		b := c[i]
-		if !('a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '_' || b == '.' || b == '-') {
-			return ""
-		}
-	}
-	return c
-}
-
 // mapError turns an error from workos-go into one of authport's kinds. The
 // SDK's own error text can carry the pending authentication token, the
 // code or the email address, so it is never wrapped: only the status and a
@@ -148,7 +134,7 @@ func mapError(ctx context.Context, op string, err error) error {
 		return ae
 	}
 	if he, ok := httpError(err); ok {
-		code := safeCode(he.ErrorCode)
+		code := safetext.Code(he.ErrorCode)
 		reason := "WorkOS answered " + strconv.Itoa(he.Code)
 		if code != "" {
 			reason += " " + code

@@ -198,14 +198,3 @@ func TestMapError(t *testing.T) {
 		t.Fatal("nil error mapped to an error")
 	}
 }
-
-func TestSafeCode(t *testing.T) {
-	for in, want := range map[string]string{
-		"invalid_grant": "invalid_grant", "": "", "Invalid grant": "", "eyJhbGciOi.x.y": "", strings.Repeat("a", 65): "",
-		"a\nb": "", "mfa-totp": "mfa-totp",
-	} {
-		if got := safeCode(in); got != want {
-			t.Errorf("safeCode(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

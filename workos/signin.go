@@ -10,6 +10,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/retryafter"
+	"github.com/authport/authport/internal/safetext"
 )
 
 func invalidInput(op, reason string) error {
@@ -142,7 +143,7 @@ func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*aut
 	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	if e := c.Query.Get("error"); e != "" {
 		reason := "WorkOS returned an error"
-		if code := safeCode(e); code != "" {
+		if code := safetext.Code(e); code != "" {
 			reason += " " + code
 		}
 		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, opCallback, reason)

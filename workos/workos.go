@@ -18,6 +18,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/config"
+	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
 	"github.com/authport/authport/internal/retryafter"
@@ -249,10 +250,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
-	}
+	hc := httpclient.New(cfg.HTTPClient, 0)
 
 	client := usermanagement.NewClient(cfg.APIKey)
 	client.Endpoint = base

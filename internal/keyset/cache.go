@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/httpclient"
+	"github.com/authport/authport/internal/safetext"
 )
 
 // Fetcher loads a fresh key set. maxAge is the freshness the server asked
@@ -31,7 +31,7 @@ type FetcherFunc func(ctx context.Context) ([]Key, time.Duration, error)
 func (f FetcherFunc) Fetch(ctx context.Context) ([]Key, time.Duration, error) { return f(ctx) }
 
 // MaxBody caps a key document's size.
-const MaxBody = 1 << 20
+const MaxBody = httpclient.MaxBody
 
 // HTTPFetcher fetches a key document over HTTP.
 type HTTPFetcher struct {
@@ -42,27 +42,10 @@ type HTTPFetcher struct {
 }
 
 // NewHTTPFetcher returns a Fetcher for the document at rawURL. client may be
-// nil; either way the fetcher applies a 5 s timeout (unless the client sets
-// its own) and refuses redirects to another host.
+// nil; either way the fetcher works on a copy made by httpclient.New
+// (default timeout, no redirect to another host).
 func NewHTTPFetcher(rawURL string, format Format, client *http.Client) *HTTPFetcher {
-	c := &http.Client{Timeout: 5 * time.Second}
-	if client != nil {
-		cc := *client
-		c = &cc
-		if c.Timeout == 0 {
-			c.Timeout = 5 * time.Second
-		}
-	}
-	host := ""
-	if u, err := url.Parse(rawURL); err == nil {
-		host = u.Host
-	}
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if req.URL.Host != host || len(via) >= 3 {
-			return errors.New("keyset: redirect to another host refused")
-		}
-		return nil
-	}
+	c := httpclient.New(client, 0)
 	return &HTTPFetcher{url: rawURL, format: format, client: c, logger: slog.Default()}
 }
 
@@ -75,18 +58,18 @@ func (h *HTTPFetcher) Fetch(ctx context.Context) ([]Key, time.Duration, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("keyset: fetch failed: %w", redact(err))
+		return nil, 0, fmt.Errorf("keyset: fetch failed: %w", safetext.Redact(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, 0, fmt.Errorf("keyset: key endpoint answered %d", resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	data, err := httpclient.ReadBody(resp.Body, MaxBody)
+	if errors.Is(err, httpclient.ErrBodyTooLarge) {
+		return nil, 0, errors.New("keyset: key document over 1 MiB")
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("keyset: reading keys: %w", err)
-	}
-	if len(data) > MaxBody {
-		return nil, 0, errors.New("keyset: key document over 1 MiB")
 	}
 	keys, skipped, err := Parse(h.format, data)
 	for _, s := range skipped {
@@ -96,14 +79,6 @@ func (h *HTTPFetcher) Fetch(ctx context.Context) ([]Key, time.Duration, error) {
 		return nil, 0, err
 	}
 	return keys, maxAge(resp.Header.Get("Cache-Control")), nil
-}
-
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 func maxAge(cc string) time.Duration {

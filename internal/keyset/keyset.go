@@ -8,7 +8,7 @@
 // (single flight), refresh on an unknown kid at most once per
 // MinRefreshInterval, the last good set kept while the endpoint fails (up to
 // MaxStale), the set replaced rather than merged on refresh, a 1 MiB body cap,
-// a 5 s timeout, redirects to another host refused, and unusable keys skipped
+// a 10 s timeout, redirects to another host refused, and unusable keys skipped
 // without dropping the rest of the set.
 package keyset
 
@@ -45,8 +45,6 @@ type Source interface {
 
 // minRSABits is the smallest RSA modulus accepted (J40).
 const minRSABits = 2048
-
-var errUnknownKey = errors.New("unknown key id")
 
 func unknownKey() error {
 	return &authport.Error{Kind: authport.ErrInvalidCredential, Op: "verify", Reason: "no trusted key for this token"}
