@@ -29,6 +29,7 @@ func TestDependencyIsolation(t *testing.T) {
 		"github.com/clerk/": "clerk", "github.com/workos/": "workos", "github.com/supabase-community/": "supabase",
 		"firebase.google.com/": "firebase", "github.com/auth0/": "auth0",
 		"modernc.org/sqlite": "sqlite", "github.com/jackc/": "pg", "github.com/redis/": "redis", "github.com/chromedp/": "browser",
+		mod + "/otelauth": "otel", "go.opentelemetry.io/": "otel",
 	}
 	cases := []struct {
 		pkg     string
@@ -41,7 +42,7 @@ func TestDependencyIsolation(t *testing.T) {
 		{pkg: mod + "/clerk", allowed: []string{"clerk"}},
 		{pkg: mod + "/workos", allowed: []string{"workos"}},
 		{pkg: mod + "/supabase", allowed: []string{"supabase"}},
-		{pkg: mod + "/firebase", allowed: []string{"firebase"}},
+		{pkg: mod + "/firebase", allowed: []string{"firebase", "otel"}}, // Google's client libraries link OpenTelemetry
 		{pkg: mod + "/auth0", allowed: []string{"auth0"}},
 		{pkg: mod + "/diy", allowed: []string{"diy"}},
 		{pkg: mod + "/authjs", allowed: []string{"authjs"}, stdOnly: true},
@@ -49,6 +50,7 @@ func TestDependencyIsolation(t *testing.T) {
 		{pkg: mod + "/diy/sqlitestore", allowed: []string{"diy", "sqlite"}},
 		{pkg: mod + "/diy/pgstore", allowed: []string{"diy", "pg"}},
 		{pkg: mod + "/diy/redisstore", allowed: []string{"diy", "redis"}},
+		{pkg: mod + "/otelauth", allowed: []string{"otel"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.TrimPrefix(c.pkg, mod+"/"), func(t *testing.T) {

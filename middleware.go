@@ -170,6 +170,14 @@ func (w *Web) isLogout(path string) bool {
 func (w *Web) verify(ctx context.Context, cred Credential) (*Session, error) {
 	var s *Session
 	var err error
+	var st *authState
+	if w.cfg.Hooks != nil {
+		// Only observed verifications pay for the lookup. No clock is read:
+		// on the cached path two clock reads would cost as much as the rest.
+		if st = stateFrom(ctx); st != nil {
+			st.cached = false
+		}
+	}
 	if w.strict != nil {
 		s, err = w.strict.VerifyStrict(ctx, cred)
 	} else {
@@ -177,6 +185,14 @@ func (w *Web) verify(ctx context.Context, cred Credential) (*Session, error) {
 	}
 	if err == nil && s == nil {
 		err = NewError(ErrProviderUnavailable, w.auth.Provider(), "verify", "adapter returned no session")
+	}
+	if w.cfg.Hooks != nil {
+		e := Event{Type: EventVerify, Provider: w.auth.Provider(), Kind: KindOf(err), Err: err}
+		e.Cached = st != nil && st.cached && err == nil
+		if s != nil {
+			e.UserID, e.SessionID = s.UserID, s.SessionID
+		}
+		w.emit(ctx, e)
 	}
 	return s, err
 }

@@ -307,6 +307,8 @@ type authState struct {
 	refreshed bool
 	// cleared is set once the sealed cookie's deletion has been written.
 	cleared bool
+	// cached is set by ReportCacheHit while the adapter verifies.
+	cached bool
 	// noRefresh skips transparent refresh (sign-out is about to end the
 	// session anyway).
 	noRefresh bool

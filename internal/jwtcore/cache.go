@@ -164,6 +164,7 @@ func (v *Verifier) Session(ctx context.Context, token string) (*authport.Session
 			if v.deny.denied(e.iss, e.jti, e.sid, now) {
 				return nil, v.fail(authport.ErrRevoked, "session revoked")
 			}
+			authport.ReportCacheHit(ctx)
 			s := *e.sess
 			return &s, nil
 		}

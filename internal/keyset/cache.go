@@ -266,7 +266,10 @@ func (c *Cache) refresh(ctx context.Context, force bool) error {
 		fctx, cancel := context.WithTimeout(context.Background(), c.o.FetchTimeout)
 		defer cancel()
 		c.fetches.Add(1)
+		start := time.Now()
 		keys, age, err := c.f.Fetch(fctx)
+		// Reported to the Web whose request (if any) started the fetch.
+		authport.Emit(ctx, authport.Event{Type: authport.EventKeyFetch, Provider: c.o.Provider, Kind: authport.KindOf(err), Err: err, Duration: time.Since(start)})
 		if err != nil {
 			c.failures.Add(1)
 			c.o.Logger.Warn("authport: key set refresh failed; keeping the last good set", "provider", c.o.Provider, "error", err.Error())
