@@ -62,7 +62,7 @@ type Actor struct {
 const AuthMethodImpersonation = "impersonation"
 
 func (a *Authenticator) malformed(claim string) error {
-	return authport.NewError(authport.ErrInvalidCredential, ProviderName, "verify", "malformed "+claim+" claim")
+	return authport.NewError(authport.ErrInvalidCredential, Name, authport.OpVerify, "malformed "+claim+" claim")
 }
 
 // optString returns a string claim; absent or null is "".
@@ -135,10 +135,10 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 		return nil, a.malformed("act")
 	}
 	if n.SessionID == "" {
-		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, "verify", "token has no session id (sid)")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpVerify, "token has no session id (sid)")
 	}
 	if n.ClientID != "" && n.ClientID != a.cfg.ClientID {
-		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, "verify", "token was issued for another WorkOS client")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpVerify, "token was issued for another WorkOS client")
 	}
 
 	roles := n.Roles
@@ -146,7 +146,7 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 		roles = append([]string{n.Role}, roles...)
 	}
 	s := &authport.Session{
-		Provider:    ProviderName,
+		Provider:    Name,
 		Issuer:      c.Issuer,
 		UserID:      c.Subject,
 		SessionID:   n.SessionID,

@@ -44,7 +44,7 @@ func TestConfigFromEnv(t *testing.T) {
 			},
 			want: func(t *testing.T, c Config) {
 				if c.APIKey != testKey || len(c.Issuers) != 2 || c.Issuers[1] != "https://api.workos.com/" ||
-					len(c.Audience) != 2 || c.AccessTokenTTL != 10*time.Minute || c.BaseURL != "https://auth.example.com" {
+					len(c.Audiences) != 2 || c.TokenLifetime != 10*time.Minute || c.BaseURL != "https://auth.example.com" {
 					t.Fatalf("got %+v", c)
 				}
 			},
@@ -113,8 +113,8 @@ func TestNewValidates(t *testing.T) {
 		{"empty issuer", func(c *Config) { c.Issuers = []string{""} }, EnvIssuers},
 		{"padded issuer", func(c *Config) { c.Issuers = []string{" https://x"} }, EnvIssuers},
 		{"duplicate issuers", func(c *Config) { c.Issuers = []string{"https://a.example", "https://b.example", "https://a.example"} }, ""},
-		{"empty audience", func(c *Config) { c.Audience = []string{""} }, EnvAudience},
-		{"ttl too long", func(c *Config) { c.AccessTokenTTL = 48 * time.Hour }, EnvAccessTokenTTL},
+		{"empty audience", func(c *Config) { c.Audiences = []string{""} }, EnvAudience},
+		{"ttl too long", func(c *Config) { c.TokenLifetime = 48 * time.Hour }, EnvAccessTokenTTL},
 		{"short cookie password", func(c *Config) { c.CookiePassword = "short" }, EnvCookiePassword},
 		{"jwks http remote", func(c *Config) { c.JWKSURL = "http://keys.example.com/jwks" }, EnvJWKSURL},
 		{"leeway too large", func(c *Config) { c.Leeway = time.Hour }, "leeway"},
@@ -151,7 +151,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := a.Config()
-	if c.BaseURL != DefaultBaseURL || c.AccessTokenTTL != DefaultAccessTokenTTL {
+	if c.BaseURL != DefaultBaseURL || c.TokenLifetime != DefaultTokenLifetime {
 		t.Fatalf("defaults %+v", c)
 	}
 	if c.JWKSURL != "https://api.workos.com/sso/jwks/"+testClient {
@@ -222,7 +222,7 @@ func TestOpenURL(t *testing.T) {
 		}},
 		{url: "workos:///?client_id=" + testClient + "&issuer=https://a.example&issuer=https://b.example,https://c.example&audience=x&access_token_ttl=2m&base_url=http://127.0.0.1:9",
 			check: func(t *testing.T, c Config) {
-				if len(c.Issuers) != 3 || len(c.Audience) != 1 || c.AccessTokenTTL != 2*time.Minute || c.BaseURL != "http://127.0.0.1:9" {
+				if len(c.Issuers) != 3 || len(c.Audiences) != 1 || c.TokenLifetime != 2*time.Minute || c.BaseURL != "http://127.0.0.1:9" {
 					t.Fatalf("%+v", c)
 				}
 			}},

@@ -15,18 +15,6 @@ import (
 	"github.com/authport/authport/internal/safetext"
 )
 
-// Operations named in errors.
-const (
-	opLogin    = "login"
-	opSignUp   = "signup"
-	opCallback = "callback"
-	opRefresh  = "refresh"
-	opRevoke   = "revoke"
-	opContinue = "continue"
-	opLogout   = "logout"
-	opAuthURL  = "authorize"
-)
-
 // actionFor maps WorkOS's authentication error codes to authport actions.
 var actionFor = map[string]authport.Action{
 	workos_errors.EmailVerificationRequiredCode:                 authport.ActionVerifyEmail,
@@ -57,7 +45,7 @@ var credentialCodes = map[string]bool{
 // an *authport.ActionError, or returns nil.
 func actionError(err error) *authport.ActionError {
 	ae := func(a authport.Action, pending string) *authport.ActionError {
-		return &authport.ActionError{Action: a, Provider: ProviderName, PendingToken: pending}
+		return &authport.ActionError{Action: a, Provider: Name, PendingToken: pending}
 	}
 	var (
 		ev  *workos_errors.EmailVerificationRequiredError
@@ -141,29 +129,29 @@ func mapError(ctx context.Context, op string, err error) error {
 		}
 		k := statusKind(op, he.Code, code)
 		if k == authport.ErrRateLimited {
-			return authport.NewRateLimitError(ProviderName, op, reason, retryafter.Wait(ctx))
+			return authport.NewRateLimitError(Name, op, reason, retryafter.Wait(ctx))
 		}
-		return authport.NewError(k, ProviderName, op, reason)
+		return authport.NewError(k, Name, op, reason)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return authport.WrapError(authport.ErrProviderUnavailable, ProviderName, op, err)
+		return authport.WrapError(authport.ErrProviderUnavailable, Name, op, err)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		// The URL is WorkOS's endpoint, never a secret, but it is dropped
 		// anyway: the cause (dial error, timeout) is what matters.
-		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: ProviderName, Op: op, Reason: "WorkOS cannot be reached", Err: ue.Err}
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "WorkOS cannot be reached", Err: ue.Err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
-		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: ProviderName, Op: op, Reason: "WorkOS cannot be reached", Err: ne}
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "WorkOS cannot be reached", Err: ne}
 	}
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &se) || errors.As(err, &te) {
-		return authport.NewError(authport.ErrProviderUnavailable, ProviderName, op, "WorkOS answered with an unreadable body")
+		return authport.NewError(authport.ErrProviderUnavailable, Name, op, "WorkOS answered with an unreadable body")
 	}
-	return authport.NewError(authport.ErrProviderUnavailable, ProviderName, op, "WorkOS call failed")
+	return authport.NewError(authport.ErrProviderUnavailable, Name, op, "WorkOS call failed")
 }
 
 func statusKind(op string, status int, code string) *authport.Kind {
@@ -184,10 +172,10 @@ func statusKind(op string, status int, code string) *authport.Kind {
 		return authport.ErrInvalidCredential
 	}
 	switch op {
-	case opLogin, opCallback, opRefresh, opContinue:
+	case authport.OpSignIn, authport.OpRefresh:
 		// Any other refusal of a sign-in, code or refresh token.
 		return authport.ErrInvalidCredential
-	case opSignUp:
+	case authport.OpSignUp:
 		return authport.ErrInvalidInput
 	}
 	if status == 403 {

@@ -150,29 +150,29 @@ func TestMapError(t *testing.T) {
 		action authport.Action
 		orgs   []string
 	}{
-		{"email verification", opLogin, &workos_errors.EmailVerificationRequiredError{HTTPError: he(403, "email_verification_required"), PendingAuthenticationToken: pending}, authport.ErrActionRequired, authport.ActionVerifyEmail, nil},
-		{"mfa enrollment", opLogin, &workos_errors.MFAEnrollmentError{HTTPError: he(403, "mfa_enrollment"), User: user, PendingAuthenticationToken: pending}, authport.ErrActionRequired, authport.ActionMFA, nil},
-		{"mfa challenge", opLogin, &workos_errors.MFAChallengeError{HTTPError: he(403, "mfa_challenge"), User: user, PendingAuthenticationToken: pending}, authport.ErrActionRequired, authport.ActionMFA, nil},
-		{"org selection", opLogin, &workos_errors.OrganizationSelectionRequiredError{HTTPError: he(403, "organization_selection_required"), User: user, PendingAuthenticationToken: pending,
+		{"email verification", authport.OpSignIn, &workos_errors.EmailVerificationRequiredError{HTTPError: he(403, "email_verification_required"), PendingAuthenticationToken: pending}, authport.ErrActionRequired, authport.ActionVerifyEmail, nil},
+		{"mfa enrollment", authport.OpSignIn, &workos_errors.MFAEnrollmentError{HTTPError: he(403, "mfa_enrollment"), User: user, PendingAuthenticationToken: pending}, authport.ErrActionRequired, authport.ActionMFA, nil},
+		{"mfa challenge", authport.OpSignIn, &workos_errors.MFAChallengeError{HTTPError: he(403, "mfa_challenge"), User: user, PendingAuthenticationToken: pending}, authport.ErrActionRequired, authport.ActionMFA, nil},
+		{"org selection", authport.OpSignIn, &workos_errors.OrganizationSelectionRequiredError{HTTPError: he(403, "organization_selection_required"), User: user, PendingAuthenticationToken: pending,
 			Organizations: []workos_errors.PendingAuthenticationOrganizationInfo{{ID: "org_1", Name: "A"}, {ID: "org_2", Name: "B"}}}, authport.ErrActionRequired, authport.ActionSelectOrganization, []string{"org_1", "org_2"}},
-		{"sso required", opLogin, &workos_errors.SSORequiredError{HTTPError: he(403, "sso_required"), PendingAuthenticationToken: pending}, authport.ErrActionRequired, authport.ActionSSO, nil},
-		{"org auth methods", opLogin, &workos_errors.OrganizationAuthenticationMethodsRequiredError{HTTPError: he(403, "organization_authentication_methods_required"), PendingAuthenticationToken: pending}, authport.ErrActionRequired, ActionOrgAuthMethods, nil},
-		{"untyped mfa (no user in body)", opLogin, he(403, "mfa_challenge"), authport.ErrActionRequired, authport.ActionMFA, nil},
-		{"invalid credentials", opLogin, he(400, "invalid_credentials"), authport.ErrInvalidCredential, "", nil},
-		{"invalid grant", opRefresh, he(400, "invalid_grant"), authport.ErrInvalidCredential, "", nil},
-		{"invalid client", opLogin, he(400, "invalid_client"), authport.ErrMisconfigured, "", nil},
-		{"bad api key", opRevoke, he(401, "unauthorized"), authport.ErrMisconfigured, "", nil},
-		{"invalid request", opLogin, he(400, "invalid_request"), authport.ErrInvalidInput, "", nil},
-		{"unprocessable", opSignUp, he(422, "password_strength_error"), authport.ErrInvalidInput, "", nil},
-		{"user exists", opSignUp, he(409, "user_already_exists"), authport.ErrInvalidCredential, "", nil},
-		{"rate limited", opLogin, he(429, ""), authport.ErrRateLimited, "", nil},
-		{"server error", opLogin, he(500, "server_error"), authport.ErrProviderUnavailable, "", nil},
-		{"unknown 400 on login", opLogin, he(400, "weird"), authport.ErrInvalidCredential, "", nil},
-		{"unknown 403 on revoke", opRevoke, he(403, ""), authport.ErrForbidden, "", nil},
-		{"network", opLogin, &url.Error{Op: "Post", URL: "https://api.workos.com/user_management/authenticate", Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}, authport.ErrProviderUnavailable, "", nil},
-		{"deadline", opLogin, context.DeadlineExceeded, authport.ErrProviderUnavailable, "", nil},
-		{"bad JSON", opLogin, &json.SyntaxError{}, authport.ErrProviderUnavailable, "", nil},
-		{"unknown", opLogin, errors.New("odd"), authport.ErrProviderUnavailable, "", nil},
+		{"sso required", authport.OpSignIn, &workos_errors.SSORequiredError{HTTPError: he(403, "sso_required"), PendingAuthenticationToken: pending}, authport.ErrActionRequired, authport.ActionSSO, nil},
+		{"org auth methods", authport.OpSignIn, &workos_errors.OrganizationAuthenticationMethodsRequiredError{HTTPError: he(403, "organization_authentication_methods_required"), PendingAuthenticationToken: pending}, authport.ErrActionRequired, ActionOrgAuthMethods, nil},
+		{"untyped mfa (no user in body)", authport.OpSignIn, he(403, "mfa_challenge"), authport.ErrActionRequired, authport.ActionMFA, nil},
+		{"invalid credentials", authport.OpSignIn, he(400, "invalid_credentials"), authport.ErrInvalidCredential, "", nil},
+		{"invalid grant", authport.OpRefresh, he(400, "invalid_grant"), authport.ErrInvalidCredential, "", nil},
+		{"invalid client", authport.OpSignIn, he(400, "invalid_client"), authport.ErrMisconfigured, "", nil},
+		{"bad api key", authport.OpRevoke, he(401, "unauthorized"), authport.ErrMisconfigured, "", nil},
+		{"invalid request", authport.OpSignIn, he(400, "invalid_request"), authport.ErrInvalidInput, "", nil},
+		{"unprocessable", authport.OpSignUp, he(422, "password_strength_error"), authport.ErrInvalidInput, "", nil},
+		{"user exists", authport.OpSignUp, he(409, "user_already_exists"), authport.ErrInvalidCredential, "", nil},
+		{"rate limited", authport.OpSignIn, he(429, ""), authport.ErrRateLimited, "", nil},
+		{"server error", authport.OpSignIn, he(500, "server_error"), authport.ErrProviderUnavailable, "", nil},
+		{"unknown 400 on login", authport.OpSignIn, he(400, "weird"), authport.ErrInvalidCredential, "", nil},
+		{"unknown 403 on revoke", authport.OpRevoke, he(403, ""), authport.ErrForbidden, "", nil},
+		{"network", authport.OpSignIn, &url.Error{Op: "Post", URL: "https://api.workos.com/user_management/authenticate", Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}, authport.ErrProviderUnavailable, "", nil},
+		{"deadline", authport.OpSignIn, context.DeadlineExceeded, authport.ErrProviderUnavailable, "", nil},
+		{"bad JSON", authport.OpSignIn, &json.SyntaxError{}, authport.ErrProviderUnavailable, "", nil},
+		{"unknown", authport.OpSignIn, errors.New("odd"), authport.ErrProviderUnavailable, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,7 +194,7 @@ func TestMapError(t *testing.T) {
 			}
 		})
 	}
-	if mapError(context.Background(), opLogin, nil) != nil {
+	if mapError(context.Background(), authport.OpSignIn, nil) != nil {
 		t.Fatal("nil error mapped to an error")
 	}
 }

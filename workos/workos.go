@@ -5,12 +5,9 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,32 +21,16 @@ import (
 	"github.com/authport/authport/internal/retryafter"
 )
 
-// ProviderName is the adapter's registered name.
-const ProviderName = "workos"
-
-// The environment variables ConfigFromEnv reads.
-const (
-	EnvAPIKey         = "WORKOS_API_KEY"
-	EnvClientID       = "WORKOS_CLIENT_ID"
-	EnvRedirectURI    = "WORKOS_REDIRECT_URI"
-	EnvBaseURL        = "WORKOS_BASE_URL"
-	EnvAPIHostname    = "WORKOS_API_HOSTNAME"
-	EnvAPIPort        = "WORKOS_API_PORT"
-	EnvAPIHTTPS       = "WORKOS_API_HTTPS"
-	EnvJWKSURL        = "WORKOS_JWKS_URL"
-	EnvIssuers        = "WORKOS_ISSUERS"
-	EnvAudience       = "WORKOS_AUDIENCE"
-	EnvAccessTokenTTL = "WORKOS_ACCESS_TOKEN_TTL"
-	EnvCookiePassword = "WORKOS_COOKIE_PASSWORD"
-)
+// Name is the adapter's registered name.
+const Name = "workos"
 
 // Defaults.
 const (
 	// DefaultBaseURL is WorkOS's API.
 	DefaultBaseURL = "https://api.workos.com"
-	// DefaultAccessTokenTTL is WorkOS's default access-token lifetime, and
+	// DefaultTokenLifetime is WorkOS's default access-token lifetime, and
 	// so the default revocation delay.
-	DefaultAccessTokenTTL = 5 * time.Minute
+	DefaultTokenLifetime = 5 * time.Minute
 	// MinCookiePasswordLen is the shortest WORKOS_COOKIE_PASSWORD accepted
 	// (AuthKit's own rule).
 	MinCookiePasswordLen = 32
@@ -86,14 +67,14 @@ type Config struct {
 	// https://api.workos.com/user_management/<ClientID>,
 	// https://api.workos.com/ and https://api.workos.com.
 	Issuers []string
-	// Audience, when set, makes "aud" required and one of these values
+	// Audiences, when set, makes "aud" required and one of these values
 	// (WORKOS_AUDIENCE). WorkOS access tokens document no audience, so it
 	// is empty by default.
-	Audience []string
-	// AccessTokenTTL is the access-token lifetime set in the WorkOS
+	Audiences []string
+	// TokenLifetime is the access-token lifetime set in the WorkOS
 	// dashboard (WORKOS_ACCESS_TOKEN_TTL; default 5m). It is the declared
 	// revocation delay and how long a locally revoked session is denied.
-	AccessTokenTTL time.Duration
+	TokenLifetime time.Duration
 	// CookiePassword is AuthKit's cookie password (WORKOS_COOKIE_PASSWORD,
 	// at least 32 characters). When set, CookieKeys derives an
 	// authport.Config.CookieKeys entry from it, so an application moving
@@ -115,53 +96,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// ConfigFromEnv reads the WORKOS_* variables through getenv. A malformed
-// value is an error of kind authport.ErrMisconfigured naming the variable;
-// missing required values are reported by New.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
-	c := Config{
-		APIKey:         get(EnvAPIKey),
-		ClientID:       get(EnvClientID),
-		RedirectURI:    get(EnvRedirectURI),
-		BaseURL:        get(EnvBaseURL),
-		JWKSURL:        get(EnvJWKSURL),
-		Issuers:        config.List(getenv(EnvIssuers)),
-		Audience:       config.List(getenv(EnvAudience)),
-		CookiePassword: getenv(EnvCookiePassword),
-	}
-	if c.BaseURL == "" {
-		if host := get(EnvAPIHostname); host != "" {
-			scheme := "https"
-			switch strings.ToLower(get(EnvAPIHTTPS)) {
-			case "", "true", "1":
-			case "false", "0":
-				scheme = "http"
-			default:
-				return Config{}, misconfigured(EnvAPIHTTPS + " must be true or false")
-			}
-			hostport := host
-			if p := get(EnvAPIPort); p != "" {
-				if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
-					return Config{}, misconfigured(EnvAPIPort + " is not a port number")
-				}
-				hostport = net.JoinHostPort(host, p)
-			}
-			c.BaseURL = scheme + "://" + hostport
-		}
-	}
-	if v := get(EnvAccessTokenTTL); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return Config{}, misconfigured(EnvAccessTokenTTL + " is not a positive Go duration such as 5m")
-		}
-		c.AccessTokenTTL = d
-	}
-	return c, nil
-}
-
 func misconfigured(reason string) error {
-	return authport.NewError(authport.ErrMisconfigured, ProviderName, "open", reason)
+	return authport.NewError(authport.ErrMisconfigured, Name, "open", reason)
 }
 
 // Authenticator is the WorkOS adapter. It implements authport.Authenticator,
@@ -230,16 +166,16 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		}
 	}
 	cfg.Issuers = issuers
-	for _, aud := range cfg.Audience {
+	for _, aud := range cfg.Audiences {
 		if aud == "" {
 			return nil, misconfigured(EnvAudience + " (Config.Audience) holds an empty audience")
 		}
 	}
 	switch {
-	case cfg.AccessTokenTTL == 0:
-		cfg.AccessTokenTTL = DefaultAccessTokenTTL
-	case cfg.AccessTokenTTL < 0 || cfg.AccessTokenTTL > 24*time.Hour:
-		return nil, misconfigured(EnvAccessTokenTTL + " (Config.AccessTokenTTL) must be between 0 and 24h")
+	case cfg.TokenLifetime == 0:
+		cfg.TokenLifetime = DefaultTokenLifetime
+	case cfg.TokenLifetime < 0 || cfg.TokenLifetime > 24*time.Hour:
+		return nil, misconfigured(EnvAccessTokenTTL + " (Config.TokenLifetime) must be between 0 and 24h")
 	}
 	if cfg.CookiePassword != "" && len(cfg.CookiePassword) < MinCookiePasswordLen {
 		return nil, misconfigured(EnvCookiePassword + " (Config.CookiePassword) must be at least 32 characters")
@@ -274,20 +210,20 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 
 	a := &Authenticator{cfg: cfg, client: client}
 	a.keys = keyset.NewCache(keyset.NewHTTPFetcher(jwks, keyset.FormatJWKS, hc), keyset.CacheOptions{
-		Clock: cfg.Clock, Logger: cfg.Logger, Provider: ProviderName,
+		Clock: cfg.Clock, Logger: cfg.Logger, Provider: Name,
 	})
 	policies := make([]jwtcore.Policy, 0, len(cfg.Issuers))
 	for _, iss := range cfg.Issuers {
 		policies = append(policies, jwtcore.Policy{
-			Issuer: iss, Audiences: cfg.Audience, Algorithms: []string{"RS256"}, Keys: a.keys,
+			Issuer: iss, Audiences: cfg.Audiences, Algorithms: []string{"RS256"}, Keys: a.keys,
 		})
 	}
 	v, err := jwtcore.New(jwtcore.Options{
-		Provider: ProviderName, Leeway: cfg.Leeway, Clock: cfg.Clock, CacheSize: cfg.CacheSize,
+		Provider: Name, Leeway: cfg.Leeway, Clock: cfg.Clock, CacheSize: cfg.CacheSize,
 		ToSession: a.toSession,
 	}, policies...)
 	if err != nil {
-		return nil, authport.WrapError(authport.ErrMisconfigured, ProviderName, "open", err)
+		return nil, authport.WrapError(authport.ErrMisconfigured, Name, "open", err)
 	}
 	a.v = v
 	return a, nil
@@ -338,71 +274,8 @@ func checkURL(raw string, redirect bool) (string, string) {
 	return strings.TrimSuffix(raw, "/"), ""
 }
 
-func init() {
-	authport.Register(ProviderName, openURL, openEnv)
-}
-
-func openEnv(ctx context.Context, getenv func(string) string) (authport.Authenticator, error) {
-	cfg, err := ConfigFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	return New(ctx, cfg)
-}
-
-// openURL opens workos://<client_id>?redirect_uri=...&base_url=...
-func openURL(ctx context.Context, u *url.URL) (authport.Authenticator, error) {
-	if u.Path != "" && u.Path != "/" || u.User != nil || u.Fragment != "" {
-		return nil, misconfigured("the workos URL takes only a client id and query parameters: workos://<client_id>?...")
-	}
-	q := u.Query()
-	cfg := Config{ClientID: u.Host}
-	for k, vs := range q {
-		v := ""
-		if len(vs) > 0 {
-			v = vs[len(vs)-1]
-		}
-		switch k {
-		case "client_id":
-			if cfg.ClientID != "" && cfg.ClientID != v {
-				return nil, misconfigured("the workos URL names two different client ids")
-			}
-			cfg.ClientID = v
-		case "api_key":
-			cfg.APIKey = v
-		case "redirect_uri":
-			cfg.RedirectURI = v
-		case "base_url":
-			cfg.BaseURL = v
-		case "jwks_url":
-			cfg.JWKSURL = v
-		case "issuer":
-			for _, v := range vs {
-				cfg.Issuers = append(cfg.Issuers, config.List(v)...)
-			}
-		case "audience":
-			for _, v := range vs {
-				cfg.Audience = append(cfg.Audience, config.List(v)...)
-			}
-		case "access_token_ttl":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return nil, misconfigured("access_token_ttl in the workos URL is not a positive Go duration")
-			}
-			cfg.AccessTokenTTL = d
-		default:
-			return nil, misconfigured("unknown parameter " + strconv.Quote(k) + " in the workos URL")
-		}
-	}
-	if cfg.APIKey == "" {
-		cfg.APIKey = os.Getenv(EnvAPIKey)
-	}
-	cfg.CookiePassword = os.Getenv(EnvCookiePassword)
-	return New(ctx, cfg)
-}
-
 // Provider returns "workos".
-func (a *Authenticator) Provider() string { return ProviderName }
+func (a *Authenticator) Provider() string { return Name }
 
 // Config returns the configuration in force, defaults filled in.
 func (a *Authenticator) Config() Config { return a.cfg }
@@ -431,19 +304,19 @@ func (a *Authenticator) CookieKeys() [][]byte {
 // A token whose session this adapter revoked is refused with ErrRevoked.
 func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*authport.Session, error) {
 	if c.Token == "" {
-		return nil, authport.NewError(authport.ErrNoCredential, ProviderName, "verify", "no token")
+		return nil, authport.NewError(authport.ErrNoCredential, Name, authport.OpVerify, "no token")
 	}
 	return a.v.Session(ctx, c.Token)
 }
 
 // Describe reports that WorkOS cannot verify strictly and that a revoked
-// session's access token keeps verifying for up to AccessTokenTTL.
+// session's access token keeps verifying for up to TokenLifetime.
 func (a *Authenticator) Describe() authport.Description {
 	return authport.Description{
-		RevocationDelay: a.cfg.AccessTokenTTL,
+		RevocationDelay: a.cfg.TokenLifetime,
 		Unsupported: map[authport.Capability]string{
 			authport.CapStrictVerify: "WorkOS has no session-introspection endpoint: a revoked session's access token verifies until it expires (" +
-				a.cfg.AccessTokenTTL.String() + "), while its refresh token fails at once",
+				a.cfg.TokenLifetime.String() + "), while its refresh token fails at once",
 		},
 	}
 }

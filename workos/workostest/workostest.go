@@ -330,13 +330,13 @@ func (e *Emulator) Core() *emulator.Server { return e.srv }
 func (e *Emulator) Config() workos.Config {
 	c := workos.Config{
 		APIKey: e.APIKey, ClientID: e.ClientID, BaseURL: e.URL,
-		AccessTokenTTL: e.TokenTTL, Clock: e.Clock.Now,
+		TokenLifetime: e.TokenTTL, Clock: e.Clock.Now,
 	}
 	if !slices.Contains(workos.DefaultIssuers(e.ClientID), e.Issuer) {
 		c.Issuers = []string{e.Issuer}
 	}
 	if e.Audience != "" {
-		c.Audience = []string{e.Audience}
+		c.Audiences = []string{e.Audience}
 	}
 	return c
 }
@@ -349,7 +349,7 @@ func (e *Emulator) Config() workos.Config {
 // defaults.
 func (e *Emulator) Env() map[string]string {
 	env := map[string]string{
-		authport.ProviderEnv: workos.ProviderName,
+		authport.ProviderEnv: workos.Name,
 		workos.EnvAPIKey:     e.APIKey,
 		workos.EnvClientID:   e.ClientID,
 		workos.EnvBaseURL:    e.URL,
@@ -367,7 +367,7 @@ func (e *Emulator) Env() map[string]string {
 	if e.Audience != "" {
 		env[workos.EnvAudience] = e.Audience
 	}
-	if e.TokenTTL != workos.DefaultAccessTokenTTL {
+	if e.TokenTTL != workos.DefaultTokenLifetime {
 		env[workos.EnvAccessTokenTTL] = e.TokenTTL.String()
 	}
 	return env
@@ -384,7 +384,7 @@ func (e *Emulator) OpenURL() string {
 	if e.Audience != "" {
 		q.Set("audience", e.Audience)
 	}
-	if e.TokenTTL != workos.DefaultAccessTokenTTL {
+	if e.TokenTTL != workos.DefaultTokenLifetime {
 		q.Set("access_token_ttl", e.TokenTTL.String())
 	}
 	return "workos://" + e.ClientID + "?" + q.Encode()

@@ -273,7 +273,7 @@ func TestEnvAndConfig(t *testing.T) {
 		t.Fatalf("env %v", env)
 	}
 	c := e.Config()
-	if len(c.Issuers) != 1 || c.Issuers[0] != "https://auth.example.com" || len(c.Audience) != 1 || c.BaseURL != e.URL {
+	if len(c.Issuers) != 1 || c.Issuers[0] != "https://auth.example.com" || len(c.Audiences) != 1 || c.BaseURL != e.URL {
 		t.Fatalf("config %+v", c)
 	}
 	e.Setenv(t)

@@ -14,7 +14,7 @@ import (
 )
 
 func invalidInput(op, reason string) error {
-	return authport.NewError(authport.ErrInvalidInput, ProviderName, op, reason)
+	return authport.NewError(authport.ErrInvalidInput, Name, op, reason)
 }
 
 // tokens verifies a freshly issued access token (so the caller gets the
@@ -22,7 +22,7 @@ func invalidInput(op, reason string) error {
 // refused at once) and packs it with the refresh token.
 func (a *Authenticator) tokens(ctx context.Context, op, access, refresh string) (*authport.Tokens, error) {
 	if access == "" {
-		return nil, authport.NewError(authport.ErrProviderUnavailable, ProviderName, op, "WorkOS returned no access token")
+		return nil, authport.NewError(authport.ErrProviderUnavailable, Name, op, "WorkOS returned no access token")
 	}
 	s, err := a.v.Session(ctx, access)
 	if err != nil {
@@ -54,16 +54,16 @@ func checkEmailPassword(op, email, password string) error {
 func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password string) (*authport.Tokens, error) {
 	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	email = strings.TrimSpace(email)
-	if err := checkEmailPassword(opLogin, email, password); err != nil {
+	if err := checkEmailPassword(authport.OpSignIn, email, password); err != nil {
 		return nil, err
 	}
 	res, err := a.client.AuthenticateWithPassword(ctx, usermanagement.AuthenticateWithPasswordOpts{
 		ClientID: a.cfg.ClientID, Email: email, Password: password,
 	})
 	if err != nil {
-		return nil, mapError(ctx, opLogin, err)
+		return nil, mapError(ctx, authport.OpSignIn, err)
 	}
-	return a.tokens(ctx, opLogin, res.AccessToken, res.RefreshToken)
+	return a.tokens(ctx, authport.OpSignIn, res.AccessToken, res.RefreshToken)
 }
 
 // SignUp creates a user with CreateUser (through the API key) and signs
@@ -74,19 +74,19 @@ func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password 
 func (a *Authenticator) SignUp(ctx context.Context, email, password string) (*authport.Tokens, error) {
 	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	email = strings.TrimSpace(email)
-	if err := checkEmailPassword(opSignUp, email, password); err != nil {
+	if err := checkEmailPassword(authport.OpSignUp, email, password); err != nil {
 		return nil, err
 	}
 	if _, err := a.client.CreateUser(ctx, usermanagement.CreateUserOpts{Email: email, Password: password}); err != nil {
-		return nil, mapError(ctx, opSignUp, err)
+		return nil, mapError(ctx, authport.OpSignUp, err)
 	}
 	res, err := a.client.AuthenticateWithPassword(ctx, usermanagement.AuthenticateWithPasswordOpts{
 		ClientID: a.cfg.ClientID, Email: email, Password: password,
 	})
 	if err != nil {
-		return nil, mapError(ctx, opLogin, err)
+		return nil, mapError(ctx, authport.OpSignIn, err)
 	}
-	return a.tokens(ctx, opSignUp, res.AccessToken, res.RefreshToken)
+	return a.tokens(ctx, authport.OpSignUp, res.AccessToken, res.RefreshToken)
 }
 
 // AuthorizeURL returns the AuthKit URL to send the browser to
@@ -100,14 +100,14 @@ func (a *Authenticator) AuthorizeURL(_ context.Context, r authport.AuthorizeRequ
 	}
 	switch {
 	case redirect == "":
-		return "", authport.NewError(authport.ErrMisconfigured, ProviderName, opAuthURL, "no redirect URI: set "+EnvRedirectURI+" or AuthorizeRequest.RedirectURI")
+		return "", authport.NewError(authport.ErrMisconfigured, Name, authport.OpSignIn, "no redirect URI: set "+EnvRedirectURI+" or AuthorizeRequest.RedirectURI")
 	case r.State == "":
-		return "", invalidInput(opAuthURL, "state is required")
+		return "", invalidInput(authport.OpSignIn, "state is required")
 	case r.CodeChallenge == "":
-		return "", invalidInput(opAuthURL, "a PKCE code challenge is required")
+		return "", invalidInput(authport.OpSignIn, "a PKCE code challenge is required")
 	}
 	if _, reason := checkURL(redirect, true); reason != "" {
-		return "", invalidInput(opAuthURL, "redirect URI "+reason)
+		return "", invalidInput(authport.OpSignIn, "redirect URI "+reason)
 	}
 	opts := usermanagement.GetAuthorizationURLOpts{
 		ClientID: a.cfg.ClientID, RedirectURI: redirect, State: r.State,
@@ -126,12 +126,12 @@ func (a *Authenticator) AuthorizeURL(_ context.Context, r authport.AuthorizeRequ
 		case string(usermanagement.SignIn):
 			opts.ScreenHint = usermanagement.SignIn
 		default:
-			return "", invalidInput(opAuthURL, "screen hint must be sign-in or sign-up")
+			return "", invalidInput(authport.OpSignIn, "screen hint must be sign-in or sign-up")
 		}
 	}
 	u, err := a.client.GetAuthorizationURL(opts)
 	if err != nil {
-		return "", invalidInput(opAuthURL, "authorization URL cannot be built")
+		return "", invalidInput(authport.OpSignIn, "authorization URL cannot be built")
 	}
 	return u.String(), nil
 }
@@ -146,22 +146,22 @@ func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*aut
 		if code := safetext.Code(e); code != "" {
 			reason += " " + code
 		}
-		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, opCallback, reason)
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpSignIn, reason)
 	}
 	codes := c.Query["code"]
 	if len(codes) != 1 || codes[0] == "" || len(codes[0]) > 512 {
-		return nil, invalidInput(opCallback, "exactly one code is required")
+		return nil, invalidInput(authport.OpSignIn, "exactly one code is required")
 	}
 	if c.CodeVerifier == "" {
-		return nil, invalidInput(opCallback, "the PKCE code verifier is required")
+		return nil, invalidInput(authport.OpSignIn, "the PKCE code verifier is required")
 	}
 	res, err := a.client.AuthenticateWithCode(ctx, usermanagement.AuthenticateWithCodeOpts{
 		ClientID: a.cfg.ClientID, Code: codes[0], CodeVerifier: c.CodeVerifier,
 	})
 	if err != nil {
-		return nil, mapError(ctx, opCallback, err)
+		return nil, mapError(ctx, authport.OpSignIn, err)
 	}
-	return a.tokens(ctx, opCallback, res.AccessToken, res.RefreshToken)
+	return a.tokens(ctx, authport.OpSignIn, res.AccessToken, res.RefreshToken)
 }
 
 // Refresh trades a refresh token for new tokens with
@@ -176,7 +176,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*auth
 // permissions. The refresh token is spent, as by Refresh.
 func (a *Authenticator) SwitchOrganization(ctx context.Context, refreshToken, orgID string) (*authport.Tokens, error) {
 	if orgID == "" {
-		return nil, invalidInput(opRefresh, "organization id is required")
+		return nil, invalidInput(authport.OpRefresh, "organization id is required")
 	}
 	return a.refresh(ctx, refreshToken, orgID)
 }
@@ -184,18 +184,18 @@ func (a *Authenticator) SwitchOrganization(ctx context.Context, refreshToken, or
 func (a *Authenticator) refresh(ctx context.Context, refreshToken, orgID string) (*authport.Tokens, error) {
 	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	if refreshToken == "" {
-		return nil, invalidInput(opRefresh, "refresh token is required")
+		return nil, invalidInput(authport.OpRefresh, "refresh token is required")
 	}
 	if len(refreshToken) > 4096 {
-		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, opRefresh, "refresh token too long")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpRefresh, "refresh token too long")
 	}
 	res, err := a.client.AuthenticateWithRefreshToken(ctx, usermanagement.AuthenticateWithRefreshTokenOpts{
 		ClientID: a.cfg.ClientID, RefreshToken: refreshToken, OrganizationID: orgID,
 	})
 	if err != nil {
-		return nil, mapError(ctx, opRefresh, err)
+		return nil, mapError(ctx, authport.OpRefresh, err)
 	}
-	return a.tokens(ctx, opRefresh, res.AccessToken, res.RefreshToken)
+	return a.tokens(ctx, authport.OpRefresh, res.AccessToken, res.RefreshToken)
 }
 
 // CompleteOrganizationSelection finishes a sign-in that failed with
@@ -204,15 +204,15 @@ func (a *Authenticator) refresh(ctx context.Context, refreshToken, orgID string)
 func (a *Authenticator) CompleteOrganizationSelection(ctx context.Context, pendingToken, orgID string) (*authport.Tokens, error) {
 	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	if pendingToken == "" || orgID == "" {
-		return nil, invalidInput(opContinue, "pending token and organization id are required")
+		return nil, invalidInput(authport.OpSignIn, "pending token and organization id are required")
 	}
 	res, err := a.client.AuthenticateWithOrganizationSelection(ctx, usermanagement.AuthenticateWithOrganizationSelectionOpts{
 		ClientID: a.cfg.ClientID, PendingAuthenticationToken: pendingToken, OrganizationID: orgID,
 	})
 	if err != nil {
-		return nil, mapError(ctx, opContinue, err)
+		return nil, mapError(ctx, authport.OpSignIn, err)
 	}
-	return a.tokens(ctx, opContinue, res.AccessToken, res.RefreshToken)
+	return a.tokens(ctx, authport.OpSignIn, res.AccessToken, res.RefreshToken)
 }
 
 // CompleteEmailVerification finishes a sign-in that failed with
@@ -221,15 +221,15 @@ func (a *Authenticator) CompleteOrganizationSelection(ctx context.Context, pendi
 func (a *Authenticator) CompleteEmailVerification(ctx context.Context, pendingToken, code string) (*authport.Tokens, error) {
 	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
 	if pendingToken == "" || code == "" {
-		return nil, invalidInput(opContinue, "pending token and code are required")
+		return nil, invalidInput(authport.OpSignIn, "pending token and code are required")
 	}
 	res, err := a.client.AuthenticateWithEmailVerificationCode(ctx, usermanagement.AuthenticateWithEmailVerificationCodeOpts{
 		ClientID: a.cfg.ClientID, PendingAuthenticationToken: pendingToken, Code: code,
 	})
 	if err != nil {
-		return nil, mapError(ctx, opContinue, err)
+		return nil, mapError(ctx, authport.OpSignIn, err)
 	}
-	return a.tokens(ctx, opContinue, res.AccessToken, res.RefreshToken)
+	return a.tokens(ctx, authport.OpSignIn, res.AccessToken, res.RefreshToken)
 }
 
 // CanContinue implements authport.ActionContinuer: ContinueSignIn can
@@ -240,7 +240,7 @@ func (a *Authenticator) CompleteEmailVerification(ctx context.Context, pendingTo
 // or organization_authentication_methods_required: those continue on
 // AuthKit's hosted page.
 func (a *Authenticator) CanContinue(e *authport.ActionError) bool {
-	if e == nil || e.PendingToken == "" || e.Provider != ProviderName {
+	if e == nil || e.PendingToken == "" || e.Provider != Name {
 		return false
 	}
 	return e.Action == authport.ActionVerifyEmail || e.Action == authport.ActionSelectOrganization
@@ -255,31 +255,31 @@ func (a *Authenticator) CanContinue(e *authport.ActionError) bool {
 // further step (organisation selection after email verification) is
 // another *authport.ActionError; other actions are ErrUnsupported.
 func (a *Authenticator) ContinueSignIn(ctx context.Context, e *authport.ActionError, in authport.ActionInput) (*authport.Tokens, error) {
-	if e == nil || e.PendingToken == "" || e.Provider != ProviderName {
-		return nil, invalidInput(opContinue, "a WorkOS pending authentication token is required")
+	if e == nil || e.PendingToken == "" || e.Provider != Name {
+		return nil, invalidInput(authport.OpSignIn, "a WorkOS pending authentication token is required")
 	}
 	if len(e.PendingToken) > 1024 {
-		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, opContinue, "pending token too long")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpSignIn, "pending token too long")
 	}
 	switch e.Action {
 	case authport.ActionVerifyEmail:
 		code := strings.TrimSpace(in.Code)
 		if len(code) > 64 {
-			return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, opContinue, "code too long")
+			return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpSignIn, "code too long")
 		}
 		return a.CompleteEmailVerification(ctx, e.PendingToken, code)
 	case authport.ActionSelectOrganization:
 		org := strings.TrimSpace(in.Organization)
 		if len(e.Organizations) > 0 && org != "" && !slices.Contains(e.Organizations, org) {
-			return nil, invalidInput(opContinue, "organization was not offered")
+			return nil, invalidInput(authport.OpSignIn, "organization was not offered")
 		}
 		return a.CompleteOrganizationSelection(ctx, e.PendingToken, org)
 	}
-	return nil, authport.NewError(authport.ErrUnsupported, ProviderName, opContinue, "cannot continue "+string(e.Action)+" here: continue on AuthKit's hosted page")
+	return nil, authport.NewError(authport.ErrUnsupported, Name, authport.OpSignIn, "cannot continue "+string(e.Action)+" here: continue on AuthKit's hosted page")
 }
 
 // Revoke ends the session at WorkOS (RevokeSession) and denies it in this
-// adapter at once, for AccessTokenTTL. The session id comes from s, else
+// adapter at once, for TokenLifetime. The session id comes from s, else
 // from t; a session WorkOS no longer knows counts as ended. Other
 // processes keep accepting the session's access tokens until they expire
 // (Describe's RevocationDelay); its refresh tokens fail everywhere.
@@ -298,16 +298,16 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 		}
 	}
 	if sid == "" {
-		return invalidInput(opRevoke, "no WorkOS session id to revoke")
+		return invalidInput(authport.OpRevoke, "no WorkOS session id to revoke")
 	}
 	// Deny first: whatever WorkOS answers, this process stops trusting
 	// the session.
-	a.v.DenySession(sid, a.now().Add(a.cfg.AccessTokenTTL))
+	a.v.DenySession(sid, a.now().Add(a.cfg.TokenLifetime))
 	err := a.client.RevokeSession(ctx, usermanagement.RevokeSessionOpts{SessionID: sid})
 	if he, ok := httpError(err); ok && he.Code == 404 {
 		return nil
 	}
-	return mapError(ctx, opRevoke, err)
+	return mapError(ctx, authport.OpRevoke, err)
 }
 
 // LogoutURL implements authport.LogoutRedirector: WorkOS's browser logout
@@ -320,16 +320,16 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 // the error is ErrInvalidInput. No request is made.
 func (a *Authenticator) LogoutURL(_ context.Context, s *authport.Session, returnTo string) (string, error) {
 	if s == nil || s.SessionID == "" {
-		return "", invalidInput(opLogout, "session id is required")
+		return "", invalidInput(authport.OpRevoke, "session id is required")
 	}
 	if returnTo != "" {
 		if _, reason := checkURL(returnTo, true); reason != "" {
-			return "", invalidInput(opLogout, "return URL "+reason)
+			return "", invalidInput(authport.OpRevoke, "return URL "+reason)
 		}
 	}
 	u, err := a.client.GetLogoutURL(usermanagement.GetLogoutURLOpts{SessionID: s.SessionID, ReturnTo: returnTo})
 	if err != nil {
-		return "", invalidInput(opLogout, "logout URL cannot be built")
+		return "", invalidInput(authport.OpRevoke, "logout URL cannot be built")
 	}
 	return u.String(), nil
 }
