@@ -48,7 +48,7 @@ func attackerKey(t testing.TB, alg string) any {
 		return attackerEC
 	case strings.HasPrefix(alg, "HS"):
 		return []byte("attacker-secret-attacker-secret-attacker-secret!!")
-	case alg == "EdDSA":
+	case alg == "EdDSA" || alg == "Ed25519":
 		// An RSA attacker key with the header alg kept: signature cannot
 		// verify under the trusted Ed25519 key.
 		return attackerRSA
@@ -58,7 +58,7 @@ func attackerKey(t testing.TB, alg string) any {
 
 func signWith(t testing.TB, key any, alg string, header map[string]any, claims map[string]any) string {
 	t.Helper()
-	if alg == "EdDSA" {
+	if alg == "EdDSA" || alg == "Ed25519" {
 		alg = "RS256"
 		header = clone(header)
 		header["alg"] = "RS256"
@@ -215,8 +215,10 @@ func catalogue() []attack {
 		}},
 		{name: "J06_AlgSwap", build: func(t testing.TB, e *env) []string {
 			var out []string
-			for _, a := range []string{"RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA", "HS256"} {
-				if a == e.f.Alg {
+			for _, a := range []string{"RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA", "Ed25519", "HS256"} {
+				// The two names of Ed25519 (RFC 8037, RFC 9864) are
+				// one algorithm, not a swap.
+				if a == e.f.Alg || (a == "EdDSA" || a == "Ed25519") && (e.f.Alg == "EdDSA" || e.f.Alg == "Ed25519") {
 					continue
 				}
 				h := e.header()

@@ -189,7 +189,10 @@ var _ interface {
 	authport.Describer
 } = (*Authenticator)(nil)
 
-var supportedAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+// supportedAlgs are the asymmetric algorithms an issuer may sign with;
+// "Ed25519" is RFC 9864's name for EdDSA over Ed25519 (oidc-provider 9
+// advertises it), "EdDSA" the older polymorphic one.
+var supportedAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "Ed25519", "EdDSA"}
 
 func misconfigured(provider, reason string) error {
 	return authport.NewError(authport.ErrMisconfigured, provider, "configure", reason)

@@ -657,3 +657,29 @@ func TestWebLogoutRedirect(t *testing.T) {
 		})
 	}
 }
+
+// TestEd25519Algorithm: an issuer that signs with RFC 9864's "Ed25519" and
+// lists only that name in discovery (as oidc-provider 9 does) is used as
+// is, whether the allow-list comes from discovery or from Config.
+func TestEd25519Algorithm(t *testing.T) {
+	emu := oidctest.New(t, oidctest.Options{Algorithm: "Ed25519"})
+	createUser(t, emu, oidctest.NewUser{Email: "ed@example.com", Password: "pw-123456"})
+	for name, algs := range map[string][]string{"discovered": nil, "configured": {"Ed25519"}, "both names": {"EdDSA", "Ed25519"}} {
+		t.Run(name, func(t *testing.T) {
+			a := newAuth(t, emu, func(c *oidc.Config) { c.Algorithms = algs })
+			tok, err := a.SignInWithPassword(t.Context(), "ed@example.com", "pw-123456")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Verify(t.Context(), bearer(tok.AccessToken)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// An allow-list without the issuer's algorithm refuses its tokens.
+	a := newAuth(t, emu, func(c *oidc.Config) { c.Algorithms = []string{"ES256"} })
+	_, err := a.SignInWithPassword(t.Context(), "ed@example.com", "pw-123456")
+	wantKind(t, err, authport.ErrInvalidCredential)
+	_, err = oidc.New(t.Context(), oidc.Config{Issuer: emu.Issuer, Audiences: []string{emu.Audience}, HTTPClient: emu.Client(), Algorithms: []string{"HS256"}})
+	wantKind(t, err, authport.ErrMisconfigured)
+}

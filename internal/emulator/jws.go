@@ -77,10 +77,10 @@ func signInput(alg string, key any, input []byte) ([]byte, error) {
 	if alg == "none" {
 		return nil, nil
 	}
-	if alg == "EdDSA" {
+	if alg == "EdDSA" || alg == "Ed25519" {
 		k, ok := key.(ed25519.PrivateKey)
 		if !ok {
-			return nil, fmt.Errorf("emulator: EdDSA needs an ed25519.PrivateKey, not %T", key)
+			return nil, fmt.Errorf("emulator: %s needs an ed25519.PrivateKey, not %T", alg, key)
 		}
 		return ed25519.Sign(k, input), nil
 	}

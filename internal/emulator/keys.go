@@ -143,7 +143,7 @@ func (k *SigningKey) JWK(withX5C bool) map[string]any {
 // KeyRingOptions configures a KeyRing.
 type KeyRingOptions struct {
 	// Algorithm is the signing algorithm: RS256 (default; 2048-bit keys),
-	// RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, or
+	// RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519 (RFC 9864), or
 	// HS256/HS384/HS512 (a shared secret, never published).
 	Algorithm string
 	// KID makes key ids; the default is RandomToken(16) (22 base64url
@@ -216,7 +216,7 @@ func (r *KeyRing) newKey(kid string, secret []byte) (*SigningKey, error) {
 			return nil, err
 		}
 		k.Private, k.Public = priv, &priv.PublicKey
-	case "EdDSA":
+	case "EdDSA", "Ed25519":
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			return nil, err

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -408,5 +409,49 @@ func TestSingleAudienceAndIntegerTimes(t *testing.T) {
 		if !wantStrictOK && !errors.Is(serr, authport.ErrInvalidCredential) {
 			t.Errorf("%s: strict verifier: %v, want ErrInvalidCredential", tc.name, serr)
 		}
+	}
+}
+
+// TestEd25519Names checks RFC 9864's "Ed25519" beside RFC 8037's "EdDSA":
+// a key published under either name verifies tokens naming either, and
+// the policy's allow-list alone decides which header names pass.
+func TestEd25519Names(t *testing.T) {
+	testKeys()
+	now := time.Now()
+	for _, keyAlg := range []string{"Ed25519", "EdDSA"} {
+		for _, allowed := range [][]string{{"Ed25519"}, {"EdDSA"}, {"Ed25519", "EdDSA"}} {
+			src, err := keyset.NewStatic(keyset.Key{ID: "ed", Algorithm: keyAlg, Public: edKey.Public()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := New(Options{Provider: "test", Clock: func() time.Time { return now }, CacheSize: -1},
+				Policy{Issuer: iss, Audiences: []string{"api"}, Algorithms: allowed, Keys: src})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tokAlg := range []string{"Ed25519", "EdDSA"} {
+				t.Run(keyAlg+"/"+strings.Join(allowed, "+")+"/"+tokAlg, func(t *testing.T) {
+					tok, err := Sign(tokAlg, edKey, map[string]any{"kid": "ed"}, claimsAt(now))
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = v.Verify(context.Background(), tok)
+					if want := slices.Contains(allowed, tokAlg); (err == nil) != want {
+						t.Fatalf("verify: %v, want accepted=%v", err, want)
+					}
+				})
+			}
+		}
+	}
+	// The name does not make an Ed25519 token verify under another key.
+	src, _ := keyset.NewStatic(keyset.Key{ID: "ed", Algorithm: "RS256", Public: &rsaKey.PublicKey})
+	v, err := New(Options{Provider: "test", Clock: func() time.Time { return now }, CacheSize: -1},
+		Policy{Issuer: iss, Audiences: []string{"api"}, Algorithms: []string{"Ed25519", "RS256"}, Keys: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := Sign("Ed25519", edKey, map[string]any{"kid": "ed"}, claimsAt(now))
+	if _, err := v.Verify(context.Background(), tok); err == nil {
+		t.Fatal("an Ed25519 token verified under an RSA key")
 	}
 }

@@ -305,7 +305,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 		return nil, err
 	}
-	if key.Algorithm != h.Alg {
+	if !key.Accepts(h.Alg) {
 		return nil, v.fail(authport.ErrInvalidCredential, "algorithm does not match key")
 	}
 	if !verifySig(key, h.Alg, t.input, t.sig) {

@@ -223,7 +223,7 @@ func (c *Cache) unavailable(err error) error {
 
 func find(s *snapshot, kid, alg string) (Key, bool) {
 	for _, k := range s.keys[kid] {
-		if k.Algorithm == alg {
+		if k.Accepts(alg) {
 			return k, true
 		}
 	}

@@ -28,7 +28,9 @@ import (
 type Key struct {
 	// ID is the key id ("kid"); empty for a sole static key.
 	ID string
-	// Algorithm is the one JWS algorithm this key verifies.
+	// Algorithm is the one JWS algorithm this key verifies. An Ed25519
+	// key's is "Ed25519" (RFC 9864's fully specified name) or the older
+	// polymorphic "EdDSA"; see Accepts.
 	Algorithm string
 	// Public is *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey, or
 	// []byte for an HMAC secret.
@@ -45,6 +47,25 @@ type Source interface {
 
 // minRSABits is the smallest RSA modulus accepted (J40).
 const minRSABits = 2048
+
+// Accepts reports whether k verifies tokens whose header names alg: alg
+// must be k's algorithm, except that an Ed25519 key answers to both of
+// that signature's names, "Ed25519" (RFC 9864) and "EdDSA" (RFC 8037),
+// since both denote the same computation over the same key (issuers such
+// as oidc-provider 9 publish alg "Ed25519" keys, older ones "EdDSA").
+func (k Key) Accepts(alg string) bool {
+	if k.Algorithm == alg {
+		return true
+	}
+	if _, ok := k.Public.(ed25519.PublicKey); ok {
+		return IsEd25519(alg) && IsEd25519(k.Algorithm)
+	}
+	return false
+}
+
+// IsEd25519 reports whether alg names the Ed25519 signature: "Ed25519"
+// (RFC 9864) or "EdDSA" (RFC 8037, used with an Ed25519 key).
+func IsEd25519(alg string) bool { return alg == "Ed25519" || alg == "EdDSA" }
 
 func unknownKey() error {
 	return &authport.Error{Kind: authport.ErrInvalidCredential, Op: "verify", Reason: "no trusted key for this token"}
@@ -71,7 +92,7 @@ func CheckKey(k Key) error {
 			return fmt.Errorf("keyset: EC key does not match algorithm %q", k.Algorithm)
 		}
 	case ed25519.PublicKey:
-		if k.Algorithm != "EdDSA" && k.Algorithm != "Ed25519" {
+		if !IsEd25519(k.Algorithm) {
 			return fmt.Errorf("keyset: Ed25519 key with algorithm %q", k.Algorithm)
 		}
 		if len(pub) != ed25519.PublicKeySize {
@@ -120,10 +141,10 @@ func NewStatic(keys ...Key) (*Static, error) {
 
 // Lookup implements Source.
 func (s *Static) Lookup(_ context.Context, kid, alg string) (Key, error) {
-	if k, ok := s.keys[kid]; ok && k.Algorithm == alg {
+	if k, ok := s.keys[kid]; ok && k.Accepts(alg) {
 		return k, nil
 	}
-	if kid == "" && s.sole != nil && s.sole.Algorithm == alg {
+	if kid == "" && s.sole != nil && s.sole.Accepts(alg) {
 		return *s.sole, nil
 	}
 	return Key{}, unknownKey()

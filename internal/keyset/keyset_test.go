@@ -3,6 +3,7 @@ package keyset
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -79,6 +80,11 @@ func TestParseJWKSPolicy(t *testing.T) {
 		{"private key refused", rsaJWK("a", &rsa2k.PublicKey, map[string]any{"d": "AAAA"}), false, ""},
 		{"unknown kty", map[string]any{"kty": "XYZ", "kid": "x"}, false, ""},
 		{"padded base64 refused", rsaJWK("a", &rsa2k.PublicKey, map[string]any{"e": "AQAB=="}), false, ""},
+		{"ed25519 default EdDSA", edJWK("d", nil), true, "EdDSA"},
+		{"ed25519 alg EdDSA", edJWK("d", map[string]any{"alg": "EdDSA"}), true, "EdDSA"},
+		{"ed25519 alg Ed25519 (RFC 9864)", edJWK("d", map[string]any{"alg": "Ed25519"}), true, "Ed25519"},
+		{"ed25519 alg ES256 refused", edJWK("d", map[string]any{"alg": "ES256"}), false, ""},
+		{"ed448 refused", edJWK("d", map[string]any{"crv": "Ed448"}), false, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -367,5 +373,39 @@ func TestErrNoUsableKey(t *testing.T) {
 	srv.mode.Store("garbage")
 	if _, _, err := NewHTTPFetcher(srv.URL, FormatJWKS, nil).Fetch(context.Background()); err == nil || errors.Is(err, ErrNoUsableKey) {
 		t.Fatalf("fetcher over garbage: %v", err)
+	}
+}
+
+func edJWK(kid string, extra map[string]any) map[string]any {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	m := map[string]any{"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": b64enc.EncodeToString(pub)}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+// TestEd25519KeyAcceptsBothNames: a JWK published as alg "Ed25519"
+// (RFC 9864) or "EdDSA" verifies tokens naming either, and nothing else.
+func TestEd25519KeyAcceptsBothNames(t *testing.T) {
+	for _, keyAlg := range []string{"Ed25519", "EdDSA"} {
+		doc, _ := json.Marshal(map[string]any{"keys": []any{edJWK("d", map[string]any{"alg": keyAlg})}})
+		ks, _, err := ParseJWKS(doc)
+		if err != nil || len(ks) != 1 {
+			t.Fatalf("%s: %v", keyAlg, err)
+		}
+		s, err := NewStatic(ks...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for alg, want := range map[string]bool{"Ed25519": true, "EdDSA": true, "ES256": false, "RS256": false, "Ed448": false} {
+			if _, err := s.Lookup(context.Background(), "d", alg); (err == nil) != want {
+				t.Errorf("key %s, token alg %s: %v, want found=%v", keyAlg, alg, err, want)
+			}
+		}
+	}
+	rsaKey := Key{ID: "r", Algorithm: "RS256", Public: &rsa2k.PublicKey}
+	if rsaKey.Accepts("Ed25519") || rsaKey.Accepts("PS256") {
+		t.Fatal("an RSA key answers to another algorithm")
 	}
 }

@@ -175,10 +175,18 @@ func (j JWK) Key() (Key, error) {
 		if err != nil || len(x) != ed25519.PublicKeySize {
 			return Key{}, fmt.Errorf("keyset: kid %q: malformed Ed25519 key", j.Kid)
 		}
-		if j.Alg != "" && j.Alg != "EdDSA" && j.Alg != "Ed25519" {
+		// "Ed25519" is RFC 9864's name, "EdDSA" RFC 8037's; the key
+		// keeps the name its JWK gives (default EdDSA) and answers to
+		// both (Key.Accepts).
+		alg := "EdDSA"
+		switch j.Alg {
+		case "", "EdDSA":
+		case "Ed25519":
+			alg = "Ed25519"
+		default:
 			return Key{}, fmt.Errorf("keyset: kid %q: alg %q does not fit Ed25519", j.Kid, j.Alg)
 		}
-		k.Public, k.Algorithm = ed25519.PublicKey(x), "EdDSA"
+		k.Public, k.Algorithm = ed25519.PublicKey(x), alg
 	default:
 		return Key{}, fmt.Errorf("keyset: kid %q: unsupported key type %q", j.Kid, j.Kty)
 	}
