@@ -83,15 +83,16 @@ func (a *Authenticator) sessionFromClaims(c map[string]any) (*authport.Session, 
 	}
 	t := &Token{Claims: c, IssuedAt: iat, ExpiresAt: exp}
 	var bad bool
-	for name, dst := range map[string]*string{"sub": &t.Subject, "email": &t.Email, "name": &t.Name, "picture": &t.Picture, "jti": &t.ID} {
-		if v, present := c[name]; present && v != nil {
-			s, ok := v.(string)
-			if !ok {
-				bad = true
-			}
-			*dst = s
+	str := func(name string) string {
+		v, present := c[name]
+		if !present || v == nil {
+			return ""
 		}
+		s, ok := v.(string)
+		bad = bad || !ok
+		return s
 	}
+	t.Subject, t.Email, t.Name, t.Picture, t.ID = str("sub"), str("email"), str("name"), str("picture"), str("jti")
 	if bad {
 		return nil, invalid("a registered claim is not a string")
 	}

@@ -11,7 +11,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/authport/authport/internal/jwtcore"
@@ -56,7 +58,7 @@ type key struct {
 	raw            []byte
 	// For A256CBC-HS512: the MAC and encryption halves; for A256GCM the
 	// AEAD.
-	mac  []byte
+	mac  sync.Pool // of keyed HMAC-SHA512 states
 	cbc  cipher.Block
 	aead cipher.AEAD
 }
@@ -68,7 +70,8 @@ func newKey(secret, salt, enc string) (*key, error) {
 	}
 	k := &key{salt: salt, enc: enc, kid: thumbprint(raw), raw: raw}
 	if enc == encCBC {
-		k.mac = raw[:32]
+		macKey := raw[:32]
+		k.mac.New = func() any { return hmac.New(sha512.New, macKey) }
 		if k.cbc, err = aes.NewCipher(raw[32:]); err != nil {
 			return nil, err
 		}
@@ -114,50 +117,99 @@ func parseJWE(token string) (*jwe, error) {
 	if strings.IndexByte(seg[4], '.') >= 0 || seg[0] == "" || seg[1] != "" || seg[2] == "" || seg[3] == "" || seg[4] == "" {
 		return nil, errMalformed
 	}
-	hb, err := b64.DecodeString(seg[0])
+	out := &jwe{protected: seg[0]}
+	hdr, err := parseHeader(seg[0])
+	if err != nil {
+		return nil, err
+	}
+	out.enc, out.kid = hdr.enc, hdr.kid
+	// One buffer for the three binary segments; the plaintext is
+	// decrypted in place over the ciphertext.
+	buf := make([]byte, b64.DecodedLen(len(seg[2]))+b64.DecodedLen(len(seg[3]))+b64.DecodedLen(len(seg[4])))
+	var n int
+	for i, dst := range []*[]byte{&out.iv, &out.ciphertext, &out.tag} {
+		m, err := b64.Decode(buf[n:], []byte(seg[2+i]))
+		if err != nil {
+			return nil, errMalformed
+		}
+		*dst = buf[n : n+m]
+		n += m
+	}
+	return out, nil
+}
+
+// header is a checked protected header.
+type header struct{ enc, kid string }
+
+// headers remembers protected headers that passed parseHeader: every
+// session of a deployment carries the same one (the kid changes only with
+// the secret), so the hot path skips decoding and parsing it. Bounded:
+// once full, new headers are parsed every time.
+var (
+	headersMu sync.RWMutex
+	headers   = map[string]header{}
+)
+
+const maxHeaders = 64
+
+func parseHeader(seg string) (header, error) {
+	headersMu.RLock()
+	h, ok := headers[seg]
+	headersMu.RUnlock()
+	if ok {
+		return h, nil
+	}
+	h, err := parseHeaderSlow(seg)
+	if err != nil {
+		return h, err
+	}
+	headersMu.Lock()
+	if len(headers) < maxHeaders {
+		headers[seg] = h
+	}
+	headersMu.Unlock()
+	return h, nil
+}
+
+func parseHeaderSlow(seg string) (header, error) {
+	var out header
+	if len(seg) > 1024 {
+		return out, errMalformed
+	}
+	hb, err := b64.DecodeString(seg)
 	if err != nil || !utf8.Valid(hb) {
-		return nil, errMalformed
+		return out, errMalformed
 	}
 	h, err := jwtcore.ParseObject(hb)
 	if err != nil {
-		return nil, errMalformed
+		return out, errMalformed
 	}
-	out := &jwe{protected: seg[0]}
 	for name, v := range h {
 		switch name {
 		case "alg":
 			if v != "dir" {
-				return nil, errHeader
+				return out, errHeader
 			}
 		case "enc":
 			s, _ := v.(string)
 			if s != encCBC && s != encGCM {
-				return nil, errHeader
+				return out, errHeader
 			}
 			out.enc = s
 		case "kid":
 			s, ok := v.(string)
 			if !ok {
-				return nil, errHeader
+				return out, errHeader
 			}
 			out.kid = s
 		case "zip", "crit", "jku", "jwk", "x5u", "x5c", "epk", "p2s", "p2c":
 			// No compression (a decompression bomb), no extensions the
 			// library does not know, no keys named by the token itself.
-			return nil, errHeader
+			return out, errHeader
 		}
 	}
 	if _, ok := h["alg"]; !ok || out.enc == "" {
-		return nil, errHeader
-	}
-	if out.iv, err = b64.DecodeString(seg[2]); err != nil {
-		return nil, errMalformed
-	}
-	if out.ciphertext, err = b64.DecodeString(seg[3]); err != nil {
-		return nil, errMalformed
-	}
-	if out.tag, err = b64.DecodeString(seg[4]); err != nil {
-		return nil, errMalformed
+		return out, errHeader
 	}
 	return out, nil
 }
@@ -171,8 +223,8 @@ func (j *jwe) decrypt(k *key) ([]byte, error) {
 		if len(j.iv) != 12 || len(j.tag) != 16 {
 			return nil, errDecrypt
 		}
-		ct := make([]byte, 0, len(j.ciphertext)+16)
-		ct = append(append(ct, j.ciphertext...), j.tag...)
+		// The tag directly follows the ciphertext in the shared buffer.
+		ct := j.ciphertext[:len(j.ciphertext)+len(j.tag)]
 		pt, err := k.aead.Open(ct[:0], j.iv, ct, []byte(j.protected))
 		if err != nil {
 			return nil, errDecrypt
@@ -182,7 +234,9 @@ func (j *jwe) decrypt(k *key) ([]byte, error) {
 	if len(j.iv) != aes.BlockSize || len(j.tag) != 32 || len(j.ciphertext) == 0 || len(j.ciphertext)%aes.BlockSize != 0 {
 		return nil, errDecrypt
 	}
-	m := hmac.New(sha512.New, k.mac)
+	m := k.mac.Get().(hash.Hash)
+	defer k.mac.Put(m)
+	m.Reset()
 	m.Write([]byte(j.protected))
 	m.Write(j.iv)
 	m.Write(j.ciphertext)
@@ -193,8 +247,8 @@ func (j *jwe) decrypt(k *key) ([]byte, error) {
 	if subtle.ConstantTimeCompare(m.Sum(sum[:0])[:32], j.tag) != 1 {
 		return nil, errDecrypt
 	}
-	pt := make([]byte, len(j.ciphertext))
-	cipher.NewCBCDecrypter(k.cbc, j.iv).CryptBlocks(pt, j.ciphertext)
+	pt := j.ciphertext
+	cipher.NewCBCDecrypter(k.cbc, j.iv).CryptBlocks(pt, pt)
 	// PKCS#7 padding; the tag already proved the bytes are the sender's.
 	p := int(pt[len(pt)-1])
 	if p == 0 || p > aes.BlockSize {

@@ -46,6 +46,8 @@ func checkJSON(data []byte) error {
 type parser struct {
 	b []byte
 	i int
+	// top is the size hint of the outermost object (default 16).
+	top int
 }
 
 func (p *parser) ws() {
@@ -202,6 +204,9 @@ func (p *parser) object(depth int) (map[string]any, error) {
 	hint := 4
 	if depth == 0 {
 		hint = 16
+		if p.top > 0 {
+			hint = p.top
+		}
 	}
 	m := make(map[string]any, hint)
 	p.ws()
@@ -261,4 +266,22 @@ func quoteSafe(s string) string {
 // any depth, bounded nesting, no control characters, no trailing data).
 // Adapters whose tokens are not JWS (Auth.js's JWE) parse with it so that
 // every token is read alike. data must be valid UTF-8.
-func ParseObject(data []byte) (map[string]any, error) { return parseJSONObject(data) }
+//
+// The outermost map is sized for 8 members, which keeps it a single group
+// (one allocation) for a typical session token; more members grow it.
+func ParseObject(data []byte) (map[string]any, error) {
+	p := parser{b: data, top: 8}
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != '{' {
+		return nil, errJSON
+	}
+	m, err := p.object(0)
+	if err != nil {
+		return nil, err
+	}
+	p.ws()
+	if p.i != len(p.b) {
+		return nil, errJSON
+	}
+	return m, nil
+}
