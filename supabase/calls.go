@@ -52,7 +52,7 @@ func (a *Authenticator) Client() auth.Client {
 func (a *Authenticator) AdminClient() (auth.Client, error) {
 	k := a.cfg.ServiceRoleKey
 	if k == "" {
-		return nil, authport.NewError(authport.ErrMisconfigured, ProviderName, string(opAdmin), EnvServiceRoleKey+" is not set")
+		return nil, authport.NewError(authport.ErrMisconfigured, Name, string(opAdmin), EnvServiceRoleKey+" is not set")
 	}
 	c := auth.New(projectRef(a.cfg.URL), k).WithCustomAuthURL(a.authURL).WithToken(k)
 	if a.cfg.HTTPClient != nil {
@@ -66,7 +66,7 @@ func (a *Authenticator) AdminClient() (auth.Client, error) {
 // rather than a puzzling 401 later (a wrong SUPABASE_URL, say).
 func (a *Authenticator) tokens(ctx context.Context, o op, r *types.TokenResponse) (*authport.Tokens, error) {
 	if r == nil || r.AccessToken == "" {
-		return nil, authport.NewError(authport.ErrProviderUnavailable, ProviderName, string(o), "Supabase Auth returned no access token")
+		return nil, authport.NewError(authport.ErrProviderUnavailable, Name, string(o), "Supabase Auth returned no access token")
 	}
 	s, err := a.v.Session(ctx, r.AccessToken)
 	if err != nil {
@@ -91,7 +91,7 @@ func (a *Authenticator) tokens(ctx context.Context, o op, r *types.TokenResponse
 // unconfirmed email gives an *authport.ActionError (ActionVerifyEmail).
 func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password string) (*authport.Tokens, error) {
 	if strings.TrimSpace(email) == "" || password == "" {
-		return nil, authport.NewError(authport.ErrInvalidInput, ProviderName, string(opSignIn), "email and password are required")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, string(opSignIn), "email and password are required")
 	}
 	c, cancel := a.client(ctx)
 	defer cancel()
@@ -108,7 +108,7 @@ func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password 
 // returns the new session's tokens.
 func (a *Authenticator) SignUp(ctx context.Context, email, password string) (*authport.Tokens, error) {
 	if strings.TrimSpace(email) == "" || password == "" {
-		return nil, authport.NewError(authport.ErrInvalidInput, ProviderName, string(opSignUp), "email and password are required")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, string(opSignUp), "email and password are required")
 	}
 	c, cancel := a.client(ctx)
 	defer cancel()
@@ -117,7 +117,7 @@ func (a *Authenticator) SignUp(ctx context.Context, email, password string) (*au
 		return nil, a.mapError(opSignUp, err)
 	}
 	if r.Session.AccessToken == "" {
-		return nil, &authport.ActionError{Action: authport.ActionVerifyEmail, Provider: ProviderName}
+		return nil, &authport.ActionError{Action: authport.ActionVerifyEmail, Provider: Name}
 	}
 	return a.tokens(ctx, opSignUp, &types.TokenResponse{Session: r.Session})
 }
@@ -128,7 +128,7 @@ func (a *Authenticator) SignUp(ctx context.Context, email, password string) (*au
 // ErrInvalidCredential or ErrRevoked.
 func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*authport.Tokens, error) {
 	if refreshToken == "" {
-		return nil, authport.NewError(authport.ErrInvalidInput, ProviderName, string(opRefresh), "no refresh token")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, string(opRefresh), "no refresh token")
 	}
 	c, cancel := a.client(ctx)
 	defer cancel()
@@ -149,7 +149,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*auth
 // error.
 func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *authport.Tokens) error {
 	if t == nil || t.AccessToken == "" {
-		return authport.NewError(authport.ErrInvalidInput, ProviderName, string(opRevoke), "Supabase signs out with the user's access token; none was given")
+		return authport.NewError(authport.ErrInvalidInput, Name, string(opRevoke), "Supabase signs out with the user's access token; none was given")
 	}
 	if s == nil {
 		if vs, err := a.v.Session(ctx, t.AccessToken); err == nil {
@@ -159,7 +159,7 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 	if s != nil && s.SessionID != "" {
 		until := s.ExpiresAt
 		if until.IsZero() {
-			until = a.cfg.Clock().Add(a.cfg.JWTExpiry)
+			until = a.cfg.Clock().Add(a.cfg.TokenLifetime)
 		}
 		a.v.DenySession(s.SessionID, until)
 	}
@@ -189,7 +189,7 @@ func (a *Authenticator) VerifyStrict(ctx context.Context, cred authport.Credenti
 		return nil, a.mapError(opStrict, err)
 	}
 	if u.ID.String() != s.UserID {
-		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, string(opStrict), "Supabase returned another user")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, string(opStrict), "Supabase returned another user")
 	}
 	if nc, ok := s.Native.(*Claims); ok {
 		cp := *nc
@@ -208,14 +208,14 @@ func (a *Authenticator) VerifyStrict(ctx context.Context, cred authport.Credenti
 // URL is not an API call: the browser makes it.
 func (a *Authenticator) AuthorizeURL(ctx context.Context, r authport.AuthorizeRequest) (string, error) {
 	if a.cfg.OAuthProvider == "" {
-		return "", authport.NewError(authport.ErrUnsupported, ProviderName, "authorize", "no OAuth provider configured (set "+EnvOAuthProvider+")")
+		return "", authport.NewError(authport.ErrUnsupported, Name, "authorize", "no OAuth provider configured (set "+EnvOAuthProvider+")")
 	}
 	ru, err := url.Parse(r.RedirectURI)
 	if err != nil || !ru.IsAbs() || ru.Host == "" || ru.Fragment != "" {
-		return "", authport.NewError(authport.ErrInvalidInput, ProviderName, "authorize", "redirect URI must be an absolute URL")
+		return "", authport.NewError(authport.ErrInvalidInput, Name, "authorize", "redirect URI must be an absolute URL")
 	}
 	if r.CodeChallenge == "" || r.State == "" {
-		return "", authport.NewError(authport.ErrInvalidInput, ProviderName, "authorize", "state and a PKCE challenge are required")
+		return "", authport.NewError(authport.ErrInvalidInput, Name, "authorize", "state and a PKCE challenge are required")
 	}
 	rq := ru.Query()
 	rq.Set("state", r.State)
@@ -239,17 +239,17 @@ func (a *Authenticator) Exchange(ctx context.Context, cb authport.Callback) (*au
 		if code := safetext.Code(cb.Query.Get("error_code")); code != "" {
 			reason += " (" + code + ")"
 		}
-		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, string(opExchange), reason)
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, string(opSignIn), reason)
 	}
 	code := cb.Query.Get("code")
 	if code == "" || len(cb.Query["code"]) != 1 || cb.CodeVerifier == "" {
-		return nil, authport.NewError(authport.ErrInvalidInput, ProviderName, string(opExchange), "code or verifier missing")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, string(opSignIn), "code or verifier missing")
 	}
 	c, cancel := a.client(ctx)
 	defer cancel()
 	r, err := c.Token(types.TokenRequest{GrantType: "pkce", Code: code, CodeVerifier: cb.CodeVerifier})
 	if err != nil {
-		return nil, a.mapError(opExchange, err)
+		return nil, a.mapError(opSignIn, err)
 	}
-	return a.tokens(ctx, opExchange, r)
+	return a.tokens(ctx, opSignIn, r)
 }

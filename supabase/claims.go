@@ -72,12 +72,12 @@ type AMR struct {
 // paths), never from the Postgres "role".
 func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) {
 	if !config.IsUUID(c.Subject) {
-		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, "verify", "sub is not a UUID")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, "verify", "sub is not a UUID")
 	}
 	sid, present := c.Raw["session_id"]
 	sidStr, isStr := sid.(string)
 	if present && (!isStr || (sidStr != "" && !config.IsUUID(sidStr))) {
-		return nil, authport.NewError(authport.ErrInvalidCredential, ProviderName, "verify", "session_id is not a UUID")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, "verify", "session_id is not a UUID")
 	}
 	nc := &Claims{
 		Issuer:       c.Issuer,
@@ -99,7 +99,7 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 		Legacy:       c.Header.Alg == "HS256",
 	}
 	s := &authport.Session{
-		Provider:  ProviderName,
+		Provider:  Name,
 		Issuer:    c.Issuer,
 		UserID:    c.Subject,
 		SessionID: sidStr,

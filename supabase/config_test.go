@@ -71,7 +71,7 @@ func TestDescribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := a.Describe()
-	if d.RevocationDelay != supabase.DefaultJWTExpiry {
+	if d.RevocationDelay != supabase.DefaultTokenLifetime {
 		t.Fatalf("revocation delay %v", d.RevocationDelay)
 	}
 	if _, off := d.Unsupported[authport.CapRedirectSignIn]; !off {

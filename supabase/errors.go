@@ -128,13 +128,12 @@ func parseBody(e *APIError, body string) {
 type op string
 
 const (
-	opSignIn   op = "sign_in"
-	opSignUp   op = "sign_up"
-	opRefresh  op = "refresh"
-	opExchange op = "exchange"
-	opStrict   op = "verify_strict"
-	opRevoke   op = "revoke"
-	opAdmin    op = "admin"
+	opSignIn  op = authport.OpSignIn
+	opSignUp  op = authport.OpSignUp
+	opRefresh op = authport.OpRefresh
+	opStrict  op = authport.OpVerify
+	opRevoke  op = authport.OpRevoke
+	opAdmin   op = "admin" // the admin API (user management)
 )
 
 // kindFor maps a Supabase error to an authport kind. Codes are matched
@@ -152,7 +151,7 @@ func kindFor(e *APIError, o op) *authport.Kind {
 		}
 		return authport.ErrInvalidCredential
 	case "session_not_found", "session_expired":
-		if o == opSignIn || o == opExchange {
+		if o == opSignIn {
 			return authport.ErrInvalidCredential
 		}
 		return authport.ErrRevoked
@@ -224,28 +223,28 @@ func (a *Authenticator) mapError(o op, err error) error {
 	}
 	if e, ok := parseSDKError(err); ok {
 		if act := actionFor(e); act != "" {
-			return &actionErr{ActionError: authport.ActionError{Action: act, Provider: ProviderName}, cause: e}
+			return &actionErr{ActionError: authport.ActionError{Action: act, Provider: Name}, cause: e}
 		}
-		return authport.WrapError(kindFor(e, o), ProviderName, string(o), e)
+		return authport.WrapError(kindFor(e, o), Name, string(o), e)
 	}
 	switch {
 	case errors.Is(err, types.ErrInvalidTokenRequest), errors.Is(err, types.ErrInvalidProviderRequest):
-		return authport.NewError(authport.ErrInvalidInput, ProviderName, string(o), "the request is incomplete")
+		return authport.NewError(authport.ErrInvalidInput, Name, string(o), "the request is incomplete")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return authport.NewError(authport.ErrProviderUnavailable, ProviderName, string(o), "Supabase Auth did not answer in time")
+		return authport.NewError(authport.ErrProviderUnavailable, Name, string(o), "Supabase Auth did not answer in time")
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
-		return authport.NewError(authport.ErrProviderUnavailable, ProviderName, string(o), "Supabase Auth cannot be reached")
+		return authport.NewError(authport.ErrProviderUnavailable, Name, string(o), "Supabase Auth cannot be reached")
 	}
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &se) || errors.As(err, &te) {
-		return authport.NewError(authport.ErrProviderUnavailable, ProviderName, string(o), "Supabase Auth answered with a malformed body")
+		return authport.NewError(authport.ErrProviderUnavailable, Name, string(o), "Supabase Auth answered with a malformed body")
 	}
 	// Transport errors (the SDK returns them as they are) and anything
 	// else: the provider could not be asked. Fail closed.
-	return authport.NewError(authport.ErrProviderUnavailable, ProviderName, string(o), "Supabase Auth request failed")
+	return authport.NewError(authport.ErrProviderUnavailable, Name, string(o), "Supabase Auth request failed")
 }
 
 // actionErr is an *authport.ActionError that also carries the parsed

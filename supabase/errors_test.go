@@ -83,8 +83,8 @@ func TestKindFor(t *testing.T) {
 		{403, "bad_jwt", "invalid JWT: token has invalid claims: token is expired", opStrict, authport.ErrExpired},
 		{403, "bad_jwt", "invalid JWT: signature is invalid", opStrict, authport.ErrInvalidCredential},
 		{401, "no_authorization", "", opStrict, authport.ErrInvalidCredential},
-		{404, "flow_state_not_found", "", opExchange, authport.ErrInvalidCredential},
-		{400, "bad_code_verifier", "", opExchange, authport.ErrInvalidCredential},
+		{404, "flow_state_not_found", "", opSignIn, authport.ErrInvalidCredential},
+		{400, "bad_code_verifier", "", opSignIn, authport.ErrInvalidCredential},
 		{422, "weak_password", "", opSignUp, authport.ErrInvalidInput},
 		{422, "user_already_exists", "", opSignUp, authport.ErrInvalidInput},
 		{422, "signup_disabled", "", opSignUp, authport.ErrInvalidInput},
@@ -148,7 +148,7 @@ func TestMapError(t *testing.T) {
 	}
 	err := a.mapError(opSignIn, errors.New(`response status code 400: {"code":400,"error_code":"email_not_confirmed","msg":"Email not confirmed"}`))
 	var ae *authport.ActionError
-	if !errors.As(err, &ae) || ae.Action != authport.ActionVerifyEmail || ae.Provider != ProviderName {
+	if !errors.As(err, &ae) || ae.Action != authport.ActionVerifyEmail || ae.Provider != Name {
 		t.Fatalf("email_not_confirmed: %#v", err)
 	}
 	var api *APIError

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,26 +19,8 @@ import (
 	"github.com/authport/authport/internal/safetext"
 )
 
-// ProviderName is the adapter's registered name and Session.Provider.
-const ProviderName = "supabase"
-
-// The environment variables the adapter reads. The first four are
-// Supabase's own conventional names; the AUTHPORT_SUPABASE_* ones are
-// authport's.
-const (
-	EnvURL              = "SUPABASE_URL"
-	EnvAnonKey          = "SUPABASE_ANON_KEY"
-	EnvPublishableKey   = "SUPABASE_PUBLISHABLE_KEY" // read when SUPABASE_ANON_KEY is unset
-	EnvServiceRoleKey   = "SUPABASE_SERVICE_ROLE_KEY"
-	EnvSecretKey        = "SUPABASE_SECRET_KEY" // read when SUPABASE_SERVICE_ROLE_KEY is unset
-	EnvJWTSecret        = "SUPABASE_JWT_SECRET"
-	EnvSigning          = "AUTHPORT_SUPABASE_SIGNING"
-	EnvRolesClaim       = "AUTHPORT_SUPABASE_ROLES_CLAIM"
-	EnvPermissionsClaim = "AUTHPORT_SUPABASE_PERMISSIONS_CLAIM"
-	EnvOrgClaim         = "AUTHPORT_SUPABASE_ORG_CLAIM"
-	EnvOAuthProvider    = "AUTHPORT_SUPABASE_OAUTH_PROVIDER"
-	EnvOAuthScopes      = "AUTHPORT_SUPABASE_OAUTH_SCOPES"
-)
+// Name is the adapter's registered name and Session.Provider.
+const Name = "supabase"
 
 // Signing says which token signatures the adapter accepts.
 type Signing string
@@ -69,8 +49,8 @@ const (
 	DefaultRolesClaim = "app_metadata.roles"
 	// DefaultPermissionsClaim is where permissions are read from.
 	DefaultPermissionsClaim = "app_metadata.permissions"
-	// DefaultJWTExpiry is Supabase's default access-token lifetime.
-	DefaultJWTExpiry = time.Hour
+	// DefaultTokenLifetime is Supabase's default access-token lifetime.
+	DefaultTokenLifetime = time.Hour
 )
 
 // Config configures the adapter. Its fields mirror the environment
@@ -120,9 +100,9 @@ type Config struct {
 	// OAuthScopes are extra provider scopes for the redirect sign-in
 	// (space separated; AUTHPORT_SUPABASE_OAUTH_SCOPES).
 	OAuthScopes string
-	// JWTExpiry is the project's access-token lifetime, reported as the
+	// TokenLifetime is the project's access-token lifetime, reported as the
 	// revocation delay (default one hour, Supabase's default).
-	JWTExpiry time.Duration
+	TokenLifetime time.Duration
 
 	// Leeway is the clock-skew allowance (default 30 s).
 	Leeway time.Duration
@@ -165,7 +145,7 @@ var (
 )
 
 func misconfigured(reason string) error {
-	return authport.NewError(authport.ErrMisconfigured, ProviderName, "open", reason)
+	return authport.NewError(authport.ErrMisconfigured, Name, "open", reason)
 }
 
 // New validates cfg and returns the adapter. It does not contact Supabase:
@@ -221,8 +201,8 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if p := a.cfg.OAuthProvider; safetext.Code(p) != p {
 		return nil, misconfigured(EnvOAuthProvider + " is not a provider name")
 	}
-	if a.cfg.JWTExpiry <= 0 {
-		a.cfg.JWTExpiry = DefaultJWTExpiry
+	if a.cfg.TokenLifetime <= 0 {
+		a.cfg.TokenLifetime = DefaultTokenLifetime
 	}
 	if a.cfg.Clock == nil {
 		a.cfg.Clock = time.Now
@@ -251,12 +231,12 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	}
 	if useJWKS {
 		f := keyset.NewHTTPFetcher(a.authURL+"/.well-known/jwks.json", keyset.FormatJWKS, cfg.HTTPClient)
-		a.jwks = keyset.NewCache(emptyOK{f}, keyset.CacheOptions{Clock: a.cfg.Clock, Logger: cfg.Logger, Provider: ProviderName})
+		a.jwks = keyset.NewCache(emptyOK{f}, keyset.CacheOptions{Clock: a.cfg.Clock, Logger: cfg.Logger, Provider: Name})
 		asymSrc = a.jwks
 		algs = append(algs, "ES256", "RS256")
 	}
 	v, err := jwtcore.New(jwtcore.Options{
-		Provider:  ProviderName,
+		Provider:  Name,
 		Leeway:    cfg.Leeway,
 		Clock:     a.cfg.Clock,
 		CacheSize: cfg.CacheSize,
@@ -354,7 +334,7 @@ func (e emptyOK) Fetch(ctx context.Context) ([]keyset.Key, time.Duration, error)
 }
 
 // Provider returns "supabase".
-func (a *Authenticator) Provider() string { return ProviderName }
+func (a *Authenticator) Provider() string { return Name }
 
 // Issuer returns the issuer tokens must carry.
 func (a *Authenticator) Issuer() string { return a.issuer }
@@ -366,7 +346,7 @@ func (a *Authenticator) Issuer() string { return a.issuer }
 // VerifyStrict to ask Supabase.
 func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*authport.Session, error) {
 	if c.Token == "" {
-		return nil, authport.NewError(authport.ErrNoCredential, ProviderName, "verify", "no token")
+		return nil, authport.NewError(authport.ErrNoCredential, Name, "verify", "no token")
 	}
 	return a.v.Session(ctx, c.Token)
 }
@@ -375,7 +355,7 @@ func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*aut
 // session signed out elsewhere keeps verifying offline until its token
 // expires) and the capabilities this configuration lacks.
 func (a *Authenticator) Describe() authport.Description {
-	d := authport.Description{RevocationDelay: a.cfg.JWTExpiry, Unsupported: map[authport.Capability]string{
+	d := authport.Description{RevocationDelay: a.cfg.TokenLifetime, Unsupported: map[authport.Capability]string{
 		authport.CapLogoutRedirect: "Supabase Auth keeps no browser session of its own to end: Revoke (POST /logout) ends the session, and the OAuth provider's own session is outside Supabase",
 	}}
 	if a.cfg.OAuthProvider == "" {
@@ -390,92 +370,6 @@ func (a *Authenticator) KeyFetches() int64 {
 		return 0
 	}
 	return a.jwks.Fetches()
-}
-
-func init() {
-	authport.Register(ProviderName, openURL, openEnv)
-}
-
-func openEnv(ctx context.Context, getenv func(string) string) (authport.Authenticator, error) {
-	first := func(names ...string) string {
-		for _, n := range names {
-			if v := strings.TrimSpace(getenv(n)); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	cfg := Config{
-		URL:              first(EnvURL),
-		AnonKey:          first(EnvAnonKey, EnvPublishableKey),
-		ServiceRoleKey:   first(EnvServiceRoleKey, EnvSecretKey),
-		JWTSecret:        getenv(EnvJWTSecret),
-		Signing:          Signing(strings.ToLower(first(EnvSigning))),
-		RolesClaim:       first(EnvRolesClaim),
-		PermissionsClaim: first(EnvPermissionsClaim),
-		OrgClaim:         first(EnvOrgClaim),
-		OAuthProvider:    first(EnvOAuthProvider),
-		OAuthScopes:      first(EnvOAuthScopes),
-	}
-	return New(ctx, cfg)
-}
-
-// urlParams are the query parameters OpenURL understands.
-var urlParams = []string{"anon_key", "service_role_key", "jwt_secret", "signing", "roles_claim",
-	"permissions_claim", "org_claim", "oauth_provider", "oauth_scopes", "audience", "issuer", "auth_url", "jwt_expiry"}
-
-// openURL opens "supabase://<ref>.supabase.co?anon_key=...": the host (and
-// path) become SUPABASE_URL over https, or http for a loopback host.
-func openURL(ctx context.Context, u *url.URL) (authport.Authenticator, error) {
-	if u.Host == "" {
-		return nil, misconfigured("adapter URL has no host (want supabase://<ref>.supabase.co?anon_key=...)")
-	}
-	q := u.Query()
-	for k := range q {
-		if !slices.Contains(urlParams, k) {
-			return nil, misconfigured("adapter URL has an unknown parameter " + strconv.Quote(safeParam(k)))
-		}
-	}
-	scheme := "https://"
-	if config.IsLoopbackHost(u.Hostname()) {
-		scheme = "http://"
-	}
-	cfg := Config{
-		URL:              scheme + u.Host + u.EscapedPath(),
-		AnonKey:          q.Get("anon_key"),
-		ServiceRoleKey:   q.Get("service_role_key"),
-		JWTSecret:        q.Get("jwt_secret"),
-		Signing:          Signing(strings.ToLower(q.Get("signing"))),
-		RolesClaim:       q.Get("roles_claim"),
-		PermissionsClaim: q.Get("permissions_claim"),
-		OrgClaim:         q.Get("org_claim"),
-		OAuthProvider:    q.Get("oauth_provider"),
-		OAuthScopes:      q.Get("oauth_scopes"),
-		Audiences:        q["audience"],
-		Issuer:           q.Get("issuer"),
-		AuthURL:          q.Get("auth_url"),
-	}
-	if s := q.Get("jwt_expiry"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return nil, misconfigured("adapter URL parameter jwt_expiry is not a positive duration")
-		}
-		cfg.JWTExpiry = d
-	}
-	a, err := New(ctx, cfg)
-	if err != nil {
-		// Name the URL parameter rather than the variable.
-		var ae *authport.Error
-		if errors.As(err, &ae) {
-			r := ae.Reason
-			for env, p := range map[string]string{EnvAnonKey: "anon_key", EnvJWTSecret: "jwt_secret", EnvSigning: "signing", EnvURL: "the adapter URL's host"} {
-				r = strings.ReplaceAll(r, env, p)
-			}
-			return nil, misconfigured(r)
-		}
-		return nil, err
-	}
-	return a, nil
 }
 
 func safeParam(k string) string {

@@ -86,8 +86,8 @@ type Options struct {
 	// migration modes, and "sb_publishable_…" / "sb_secret_…" keys in the
 	// asymmetric modes.
 	AnonKey, ServiceRoleKey string
-	// JWTExpiry is the access-token lifetime (default 3600 s).
-	JWTExpiry time.Duration
+	// TokenLifetime is the access-token lifetime (default 3600 s).
+	TokenLifetime time.Duration
 	// ConfirmEmail requires new sign-ups to confirm their email before
 	// they can sign in (hosted projects' default). The default
 	// auto-confirms, as the Supabase CLI's local stack does.
@@ -178,8 +178,8 @@ func Start(o Options) (e *Emulator, err error) {
 	if o.Mode == "" {
 		o.Mode = ModeES256
 	}
-	if o.JWTExpiry <= 0 {
-		o.JWTExpiry = time.Hour
+	if o.TokenLifetime <= 0 {
+		o.TokenLifetime = time.Hour
 	}
 	switch {
 	case o.RefreshReuseInterval == 0:
@@ -230,7 +230,7 @@ func Start(o Options) (e *Emulator, err error) {
 		Addr:     o.Addr,
 		Clock:    o.Clock,
 		Keys:     ring,
-		TokenTTL: o.JWTExpiry,
+		TokenTTL: o.TokenLifetime,
 		Store: emulator.StoreOptions{
 			Clock:        o.Clock,
 			RefreshToken: refreshToken,

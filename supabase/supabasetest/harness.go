@@ -30,7 +30,7 @@ func (e *Emulator) Config() supabase.Config {
 		AnonKey:        e.AnonKey,
 		ServiceRoleKey: e.ServiceRoleKey,
 		JWTSecret:      e.JWTSecret,
-		JWTExpiry:      e.o.JWTExpiry,
+		TokenLifetime:  e.o.TokenLifetime,
 		OAuthProvider:  "github",
 		Clock:          e.Clock().Now,
 	}

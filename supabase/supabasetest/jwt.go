@@ -44,7 +44,7 @@ func (e *Emulator) claims(u *emulator.User, ss *emulator.Session, now time.Time)
 	c := map[string]any{
 		"iss": e.Issuer,
 		"iat": now.Unix(),
-		"exp": now.Add(e.o.JWTExpiry).Unix(),
+		"exp": now.Add(e.o.TokenLifetime).Unix(),
 	}
 	if u != nil {
 		c["sub"] = u.ID
@@ -119,7 +119,7 @@ func (e *Emulator) Mint(m MintOptions) (string, error) {
 		u = x
 	}
 	now := e.now()
-	ttl := e.o.JWTExpiry
+	ttl := e.o.TokenLifetime
 	if m.ExpiresIn > 0 {
 		ttl = m.ExpiresIn
 	}

@@ -59,7 +59,7 @@ func (e *Emulator) respond(u *emulator.User, ss *emulator.Session, rt string) (*
 		return nil, err
 	}
 	return &tokenResponse{
-		AccessToken: at, TokenType: "bearer", ExpiresIn: int64(e.o.JWTExpiry / time.Second), ExpiresAt: exp,
+		AccessToken: at, TokenType: "bearer", ExpiresIn: int64(e.o.TokenLifetime / time.Second), ExpiresAt: exp,
 		RefreshToken: rt, User: e.userJSON(u),
 	}, nil
 }
