@@ -3,10 +3,12 @@ package authport
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"io"
 	"mime"
 	"net/http"
@@ -34,6 +36,9 @@ const (
 	maxOrgIDLen     = 128
 	maxOrgNameLen   = 200
 	maxOrgs         = 100
+	maxSecretLen    = 128
+	maxURILen       = 512
+	maxQRCodeLen    = 2048
 )
 
 // PageOrganization is an organisation the "continue" page offers.
@@ -49,15 +54,17 @@ type PageOrganization struct {
 // lives only here (encrypted): never in a URL, a page, a JSON body or a
 // log.
 type pendingStep struct {
-	provider string
-	action   Action
-	token    string
-	returnTo string
-	orgs     []PageOrganization
+	provider  string
+	action    Action
+	token     string
+	returnTo  string
+	orgs      []PageOrganization
+	challenge string
+	enroll    *Enrollment
 }
 
 func (p *pendingStep) actionError() *ActionError {
-	ae := &ActionError{Action: p.action, Provider: p.provider, PendingToken: p.token}
+	ae := &ActionError{Action: p.action, Provider: p.provider, PendingToken: p.token, ChallengeID: p.challenge, Enrollment: p.enroll}
 	for _, o := range p.orgs {
 		ae.Organizations = append(ae.Organizations, o.ID)
 		if o.Name != "" {
@@ -115,6 +122,36 @@ func (w *Web) canContinue(ae *ActionError) bool {
 	return c.CanContinue(ae)
 }
 
+// stepEnrollment returns ae's enrolment when every part of it is well
+// formed and of bounded size: a base32 secret, an otpauth://totp/ URI and,
+// optionally, a PNG data: URI (dropped when malformed). nil otherwise.
+func stepEnrollment(ae *ActionError) *Enrollment {
+	e := ae.Enrollment
+	if e == nil || ae.Action != ActionMFA {
+		return nil
+	}
+	b32 := func(s string) bool {
+		return s != "" && len(s) <= maxSecretLen && !strings.ContainsFunc(s, func(r rune) bool {
+			return !(r >= 'A' && r <= 'Z' || r >= '2' && r <= '7' || r == '=')
+		})
+	}
+	uriOK := func(s string) bool {
+		return len(s) <= maxURILen && strings.HasPrefix(s, "otpauth://totp/") && !strings.ContainsFunc(s, func(r rune) bool {
+			return r <= ' ' || r >= 0x7f || r == '"' || r == '<' || r == '>' || r == '\\'
+		})
+	}
+	if !b32(e.Secret) || e.URI != "" && !uriOK(e.URI) {
+		return nil
+	}
+	out := &Enrollment{Secret: e.Secret, URI: e.URI}
+	if qr, ok := strings.CutPrefix(e.QRCode, "data:image/png;base64,"); ok && len(e.QRCode) <= maxQRCodeLen {
+		if _, err := base64.StdEncoding.Strict().DecodeString(qr); err == nil && !strings.ContainsAny(qr, "\r\n") {
+			out.QRCode = e.QRCode
+		}
+	}
+	return out
+}
+
 // stepOrgs lists ae's organisations for the page, dropping malformed ids
 // and overlong names.
 func stepOrgs(ae *ActionError) []PageOrganization {
@@ -132,7 +169,7 @@ func stepOrgs(ae *ActionError) []PageOrganization {
 	return out
 }
 
-func (w *Web) sealPending(p *pendingStep, names bool) (string, error) {
+func (w *Web) sealPending(p *pendingStep, names, qr bool) (string, error) {
 	b := make([]byte, 0, 64+len(p.token)+len(p.returnTo)+len(p.orgs)*40)
 	b = appendString(b, p.provider)
 	b = appendString(b, string(p.action))
@@ -146,6 +183,19 @@ func (w *Web) sealPending(p *pendingStep, names bool) (string, error) {
 		} else {
 			b = appendString(b, "")
 		}
+	}
+	b = appendString(b, p.challenge)
+	if e := p.enroll; e != nil {
+		b = append(b, 1)
+		b = appendString(b, e.Secret)
+		b = appendString(b, e.URI)
+		if qr {
+			b = appendString(b, e.QRCode)
+		} else {
+			b = appendString(b, "")
+		}
+	} else {
+		b = append(b, 0)
 	}
 	return w.sealer.seal(purposePending, w.now(), b)
 }
@@ -179,6 +229,14 @@ func (w *Web) readPending(r *http.Request) (*pendingStep, error) {
 	for range n {
 		p.orgs = append(p.orgs, PageOrganization{ID: d.string(), Name: d.string()})
 	}
+	p.challenge = d.string()
+	if len(d.b) > 0 {
+		hasEnroll := d.b[0]
+		d.b = d.b[1:]
+		if hasEnroll == 1 {
+			p.enroll = &Enrollment{Secret: d.string(), URI: d.string(), QRCode: d.string()}
+		}
+	}
 	if !d.done() || p.provider != w.provider() || p.token == "" {
 		return nil, errNoPending
 	}
@@ -196,13 +254,20 @@ func (w *Web) startStep(rw http.ResponseWriter, r *http.Request, ae *ActionError
 	if !w.canContinue(ae) {
 		return false
 	}
-	p := &pendingStep{provider: w.provider(), action: ae.Action, token: ae.PendingToken, returnTo: rt, orgs: stepOrgs(ae)}
+	p := &pendingStep{provider: w.provider(), action: ae.Action, token: ae.PendingToken, returnTo: rt, orgs: stepOrgs(ae),
+		challenge: ae.ChallengeID, enroll: stepEnrollment(ae)}
 	if ae.Action == ActionSelectOrganization && len(p.orgs) == 0 && len(ae.Organizations) > 0 {
 		return false // nothing offered that could be posted back
 	}
-	v, err := w.sealPending(p, true)
+	if len(p.challenge) > maxPendingToken || ae.Enrollment != nil && p.enroll == nil {
+		return false // a malformed challenge or enrolment: nothing to continue
+	}
+	v, err := w.sealPending(p, true, true)
 	if errors.Is(err, ErrCookieTooLarge) {
-		v, err = w.sealPending(p, false) // names are a nicety: drop them
+		v, err = w.sealPending(p, true, false) // the QR code is a nicety: the secret enrols too
+	}
+	if errors.Is(err, ErrCookieTooLarge) {
+		v, err = w.sealPending(p, false, false) // so are names
 	}
 	if err == nil {
 		err = w.setCookie(rw, w.pendingName(), v, pendingMaxAge)
@@ -214,7 +279,7 @@ func (w *Web) startStep(rw http.ResponseWriter, r *http.Request, ae *ActionError
 		seeOther(rw, w.cfg.BasePath+"/continue")
 		return true
 	}
-	w.writeActionJSON(rw, r, ae, p.orgs, rt, true)
+	w.writeActionJSON(rw, r, ae, p.orgs, p.enroll, rt, true)
 	return true
 }
 
@@ -224,8 +289,25 @@ type actionBody struct {
 	Description   string          `json:"error_description"`
 	Action        Action          `json:"action"`
 	Organizations []actionBodyOrg `json:"organizations,omitempty"`
+	Enrollment    *enrollmentBody `json:"enrollment,omitempty"`
 	ContinueURL   string          `json:"continue_url,omitempty"`
 	LoginURL      string          `json:"login_url,omitempty"`
+}
+
+// enrollmentBody is the authenticator to set up, for a client that shows
+// the enrolment itself (the user's own secret: it is shown to that user
+// only, on the step that enrols it).
+type enrollmentBody struct {
+	Secret string `json:"secret"`
+	URI    string `json:"uri,omitempty"`
+	QRCode string `json:"qr_code,omitempty"`
+}
+
+func newEnrollmentBody(e *Enrollment) *enrollmentBody {
+	if e == nil {
+		return nil
+	}
+	return &enrollmentBody{Secret: e.Secret, URI: e.URI, QRCode: e.QRCode}
 }
 
 type actionBodyOrg struct {
@@ -237,9 +319,10 @@ type actionBodyOrg struct {
 // "error_description", "action", "organizations":[{"id","name"}],
 // "continue_url" (when POST /continue can finish it) or "login_url" (the
 // redirect sign-in, for single sign-on)}. The pending token is never in it.
-func (w *Web) writeActionJSON(rw http.ResponseWriter, r *http.Request, ae *ActionError, orgs []PageOrganization, rt string, continuable bool) {
+func (w *Web) writeActionJSON(rw http.ResponseWriter, r *http.Request, ae *ActionError, orgs []PageOrganization, enroll *Enrollment, rt string, continuable bool) {
 	errorHeaders(rw.Header(), ErrActionRequired, ae)
-	body := actionBody{Error: ErrActionRequired.Code(), Description: actionDescription(ae.Action), Action: ae.Action}
+	body := actionBody{Error: ErrActionRequired.Code(), Description: actionDescription(ae.Action), Action: ae.Action,
+		Enrollment: newEnrollmentBody(enroll)}
 	for _, o := range orgs {
 		body.Organizations = append(body.Organizations, actionBodyOrg(o))
 	}
@@ -291,6 +374,11 @@ func (w *Web) continueData(p *pendingStep, msg string) *PageData {
 		Message:       msg,
 		LoginURL:      w.withReturnTo(w.cfg.BasePath+"/login", p.returnTo),
 	}
+	if e := p.enroll; e != nil {
+		// Checked when the step was sealed (stepEnrollment): safe to use
+		// as an image source and a link.
+		d.Enrollment = &PageEnrollment{Secret: e.Secret, URI: template.URL(e.URI), QRCode: template.URL(e.QRCode)}
+	}
 	switch p.action {
 	case ActionVerifyEmail:
 		d.Title = "Verify your email address"
@@ -316,7 +404,7 @@ func (w *Web) handleContinuePage(rw http.ResponseWriter, r *http.Request) {
 		w.writePage(rw, r, "continue", http.StatusOK, w.continueData(p, ""))
 		return
 	}
-	body := pendingBody{Action: p.action, ContinueURL: w.cfg.BasePath + "/continue"}
+	body := pendingBody{Action: p.action, ContinueURL: w.cfg.BasePath + "/continue", Enrollment: newEnrollmentBody(p.enroll)}
 	for _, o := range p.orgs {
 		body.Organizations = append(body.Organizations, actionBodyOrg(o))
 	}
@@ -327,6 +415,7 @@ func (w *Web) handleContinuePage(rw http.ResponseWriter, r *http.Request) {
 type pendingBody struct {
 	Action        Action          `json:"action"`
 	Organizations []actionBodyOrg `json:"organizations,omitempty"`
+	Enrollment    *enrollmentBody `json:"enrollment,omitempty"`
 	ContinueURL   string          `json:"continue_url"`
 }
 
@@ -499,7 +588,7 @@ func (w *Web) handleContinue(rw http.ResponseWriter, r *http.Request) {
 func (w *Web) actionFail(rw http.ResponseWriter, r *http.Request, ae *ActionError, rt string, browser bool) {
 	orgs := stepOrgs(ae)
 	if !browser {
-		w.writeActionJSON(rw, r, ae, orgs, rt, false)
+		w.writeActionJSON(rw, r, ae, orgs, nil, rt, false)
 		return
 	}
 	errorHeaders(rw.Header(), ErrActionRequired, ae)

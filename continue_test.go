@@ -451,7 +451,7 @@ func mustSealAs(t *testing.T, key []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := other.sealPending(&pendingStep{provider: "fake", action: ActionVerifyEmail, token: secretMark + "-x", returnTo: "/"}, true)
+	v, err := other.sealPending(&pendingStep{provider: "fake", action: ActionVerifyEmail, token: secretMark + "-x", returnTo: "/"}, true, true)
 	if err != nil {
 		t.Fatal(err)
 	}

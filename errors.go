@@ -197,6 +197,25 @@ type ActionError struct {
 	// OrganizationNames maps ids of Organizations to display names, where
 	// the provider gave them (WorkOS does), for a chooser to show.
 	OrganizationNames map[string]string
+	// ChallengeID names the provider's challenge the user's code answers
+	// (WorkOS MFA); like PendingToken it is kept sealed, never shown.
+	ChallengeID string
+	// Enrollment, for ActionMFA, is a second factor the user sets up
+	// before entering its first code.
+	Enrollment *Enrollment
+}
+
+// Enrollment is a TOTP authenticator to set up: what an authenticator app
+// needs, as the provider returned it. The user sees it once, on the page
+// that asks for the first code.
+type Enrollment struct {
+	// Secret is the base32 shared secret, for entering by hand.
+	Secret string
+	// URI is the otpauth:// key URI the QR code encodes.
+	URI string
+	// QRCode is the provider's QR code as a data: URI
+	// ("data:image/png;base64,…"), or empty.
+	QRCode string
 }
 
 // Error describes the action without the pending token.

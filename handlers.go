@@ -60,6 +60,20 @@ type PageData struct {
 	Step string
 	// Organizations are the organisations the "continue" page offers.
 	Organizations []PageOrganization
+	// Enrollment is the authenticator the "mfa_required" step sets up
+	// before its first code, when it is an enrolment.
+	Enrollment *PageEnrollment
+}
+
+// PageEnrollment is an authenticator to set up, as the "continue" page
+// shows it: the QR code to scan, or the secret to type.
+type PageEnrollment struct {
+	// Secret is the base32 shared secret.
+	Secret string
+	// URI is the otpauth:// key URI (a link authenticator apps open).
+	URI template.URL
+	// QRCode is a data:image/png URI, or empty.
+	QRCode template.URL
 }
 
 // Handler returns the provider-agnostic authentication endpoints, to be
@@ -358,7 +372,7 @@ func (w *Web) passwordPost(rw http.ResponseWriter, r *http.Request, signUp bool)
 		}
 		if !form {
 			if isAction {
-				w.writeActionJSON(rw, r, ae, stepOrgs(ae), rt, false)
+				w.writeActionJSON(rw, r, ae, stepOrgs(ae), nil, rt, false)
 				return
 			}
 			writeAPIError(rw, r, err)
@@ -849,6 +863,15 @@ a{color:#1a5fb4}
 <input id="organization" name="organization" type="text" required autofocus maxlength="128" spellcheck="false" autocomplete="off"{{if .Message}} aria-describedby="form-message"{{end}}>
 {{- end}}
 {{- else}}
+{{- with .Enrollment}}
+<section id="enroll" aria-labelledby="enroll-title">
+<h2 id="enroll-title">Set up your authenticator app</h2>
+<p>Scan this code with an authenticator app, or enter the key by hand.</p>
+{{if .QRCode}}<img id="enroll-qr" src="{{.QRCode}}" alt="QR code for your authenticator app" width="200" height="200">{{end}}
+<p>Key: <code id="enroll-secret">{{.Secret}}</code></p>
+{{if .URI}}<p><a id="enroll-uri" href="{{.URI}}">Open in an authenticator app</a></p>{{end}}
+</section>
+{{- end}}
 <p id="code-hint">{{if eq .Step "mfa_required"}}Enter the code from your authenticator app.{{else}}Enter the code we sent to your email address.{{end}}</p>
 <label for="code">{{if eq .Step "mfa_required"}}Authentication code{{else}}Verification code{{end}}</label>
 <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus maxlength="64" spellcheck="false" aria-describedby="code-hint{{if .Message}} form-message{{end}}">

@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"html/template"
@@ -20,12 +21,14 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/workos/workos-go/v4/pkg/mfa"
 	"github.com/workos/workos-go/v4/pkg/organizations"
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/cmd/authport/devkit"
 	"github.com/authport/authport/examples/webapp/app"
+	"github.com/authport/authport/internal/emulator"
 	"github.com/authport/authport/internal/testenv"
 )
 
@@ -53,6 +56,7 @@ var steps = []step{
 	{id: "app-redirect", title: "/app/ redirects to sign-in"},
 	{id: "admin-200", title: "/admin with role: 200", independent: true},
 	{id: "org-select", title: "continue: choose an organisation", independent: true},
+	{id: "mfa-totp", title: "continue: authenticator code", independent: true},
 }
 
 // cell is one provider × step verdict.
@@ -181,7 +185,8 @@ func (m *matrix) markdown(chromium string, took time.Duration) string {
 		"with `fetch` from the page; post a form from a second loopback origin to `/auth/logout` and see it refused " +
 		"(the session survives); sign out; press back and see no protected content; load `/app/` and land on sign-in; " +
 		"sign in as the admin user and get 200 on `/admin`; for WorkOS, sign in as a member of two organisations, " +
-		"choose the second on `/auth/continue` and land on `/app/` signed in to it.\n")
+		"choose the second on `/auth/continue` and land on `/app/` signed in to it, and sign in as a user with an " +
+		"authenticator app, enter a wrong code and then the app's code on `/auth/continue` and land on `/app/`.\n")
 	return b.String()
 }
 
@@ -686,10 +691,81 @@ func (r *run) script() {
 
 	if r.provider == "workos" {
 		r.step(byID["org-select"], r.organizationSelection)
+		r.step(byID["mfa-totp"], r.mfaTOTP)
 	} else {
 		r.m.set(r.provider, "org-select", notApplicable)
 		r.m.note(r.provider, "org-select", "only the WorkOS emulator asks a member of several organisations to choose one")
+		r.m.set(r.provider, "mfa-totp", notApplicable)
+		r.m.note(r.provider, "mfa-totp", "the MFA step runs against WorkOS here (Auth0's is covered by its conformance run)")
 	}
+}
+
+// mfaTOTP signs in a WorkOS user who enrolled an authenticator app (a
+// TOTP factor made through WorkOS's API, whose secret the test's
+// "authenticator" keeps): WorkOS answers mfa_challenge, authport.Web sends
+// the browser to /auth/continue, a wrong code is refused on the page, the
+// app's current code signs the user in to /app/.
+func (r *run) mfaTOTP(ctx context.Context) error {
+	env := r.app.App.Emulator.Env
+	um := usermanagement.NewClient(env["WORKOS_API_KEY"])
+	um.Endpoint = env["WORKOS_BASE_URL"]
+	email, password := "totp-"+strings.ToLower(devkit.NewPassword()[:8])+"@example.com", devkit.NewPassword()
+	u, err := um.CreateUser(ctx, usermanagement.CreateUserOpts{Email: email, Password: password, EmailVerified: true})
+	if err != nil {
+		return fmt.Errorf("create the user: %w", err)
+	}
+	f, err := um.EnrollAuthFactor(ctx, usermanagement.EnrollAuthFactorOpts{User: u.ID, Type: mfa.TOTP, TOTPIssuer: "authport", TOTPUser: email})
+	if err != nil {
+		return fmt.Errorf("enrol the authenticator: %w", err)
+	}
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(f.Factor.TOTP.Secret)
+	if err != nil {
+		return fmt.Errorf("the factor's secret: %w", err)
+	}
+	if _, err := navigate(ctx, r.url("/app/")); err != nil {
+		return err
+	}
+	if _, err := submitCredentials(ctx, email, password); err != nil {
+		return err
+	}
+	loc, _ := location(ctx)
+	if loc == nil || loc.String() != r.url("/auth/continue") {
+		return fmt.Errorf("the sign-in went to %s, not to /auth/continue", loc)
+	}
+	if err := a11y(ctx); err != nil {
+		return fmt.Errorf("continue page: %w", err)
+	}
+	code := emulator.TOTP(key, time.Now())
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	for _, c := range []string{wrong, code} {
+		if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("code"), c)); err != nil {
+			return err
+		}
+		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form button[type="submit"]`)))
+		if err != nil {
+			return err
+		}
+		loc, _ = location(ctx)
+		if c == wrong {
+			if resp.Status != 401 || loc.String() != r.url("/auth/continue") {
+				return fmt.Errorf("a wrong code answered %d at %s", resp.Status, loc)
+			}
+			continue
+		}
+		if resp.Status != 200 || loc.String() != r.url("/app/") {
+			return fmt.Errorf("the code continued to %s with %d, want /app/ with 200", loc, resp.Status)
+		}
+	}
+	if _, err := navigate(ctx, r.url("/api/me")); err != nil {
+		return err
+	}
+	if text, _ := bodyText(ctx); !strings.Contains(text, u.ID) {
+		return fmt.Errorf("/api/me after the code: %s", text)
+	}
+	return nil
 }
 
 // organizationSelection signs in, through the app's password form, a

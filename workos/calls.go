@@ -2,11 +2,14 @@ package workos
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"slices"
 	"strings"
 
+	"github.com/workos/workos-go/v4/pkg/mfa"
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
+	"github.com/workos/workos-go/v4/pkg/workos_errors"
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/retryafter"
@@ -61,7 +64,7 @@ func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password 
 		ClientID: a.cfg.ClientID, Email: email, Password: password,
 	})
 	if err != nil {
-		return nil, mapError(ctx, authport.OpSignIn, err)
+		return nil, a.stepError(ctx, authport.OpSignIn, err)
 	}
 	return a.tokens(ctx, authport.OpSignIn, res.AccessToken, res.RefreshToken)
 }
@@ -84,7 +87,7 @@ func (a *Authenticator) SignUp(ctx context.Context, email, password string) (*au
 		ClientID: a.cfg.ClientID, Email: email, Password: password,
 	})
 	if err != nil {
-		return nil, mapError(ctx, authport.OpSignIn, err)
+		return nil, a.stepError(ctx, authport.OpSignIn, err)
 	}
 	return a.tokens(ctx, authport.OpSignUp, res.AccessToken, res.RefreshToken)
 }
@@ -159,7 +162,7 @@ func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*aut
 		ClientID: a.cfg.ClientID, Code: codes[0], CodeVerifier: c.CodeVerifier,
 	})
 	if err != nil {
-		return nil, mapError(ctx, authport.OpSignIn, err)
+		return nil, a.stepError(ctx, authport.OpSignIn, err)
 	}
 	return a.tokens(ctx, authport.OpSignIn, res.AccessToken, res.RefreshToken)
 }
@@ -210,7 +213,7 @@ func (a *Authenticator) CompleteOrganizationSelection(ctx context.Context, pendi
 		ClientID: a.cfg.ClientID, PendingAuthenticationToken: pendingToken, OrganizationID: orgID,
 	})
 	if err != nil {
-		return nil, mapError(ctx, authport.OpSignIn, err)
+		return nil, a.stepError(ctx, authport.OpSignIn, err)
 	}
 	return a.tokens(ctx, authport.OpSignIn, res.AccessToken, res.RefreshToken)
 }
@@ -227,7 +230,7 @@ func (a *Authenticator) CompleteEmailVerification(ctx context.Context, pendingTo
 		ClientID: a.cfg.ClientID, PendingAuthenticationToken: pendingToken, Code: code,
 	})
 	if err != nil {
-		return nil, mapError(ctx, authport.OpSignIn, err)
+		return nil, a.stepError(ctx, authport.OpSignIn, err)
 	}
 	return a.tokens(ctx, authport.OpSignIn, res.AccessToken, res.RefreshToken)
 }
@@ -235,15 +238,83 @@ func (a *Authenticator) CompleteEmailVerification(ctx context.Context, pendingTo
 // CanContinue implements authport.ActionContinuer: ContinueSignIn can
 // finish email verification and organisation selection, which WorkOS
 // completes with the pending authentication token and the user's input
-// alone. It cannot finish MFA (a TOTP challenge needs the factor id and a
-// challenge made through WorkOS's MFA API, and enrolment a QR code), SSO
-// or organization_authentication_methods_required: those continue on
-// AuthKit's hosted page.
+// alone, and MFA once a TOTP challenge has been made for it (the sign-in
+// that asked for it does so: see stepError). SSO and
+// organization_authentication_methods_required continue on AuthKit's
+// hosted page.
 func (a *Authenticator) CanContinue(e *authport.ActionError) bool {
 	if e == nil || e.PendingToken == "" || e.Provider != Name {
 		return false
 	}
-	return e.Action == authport.ActionVerifyEmail || e.Action == authport.ActionSelectOrganization
+	switch e.Action {
+	case authport.ActionVerifyEmail, authport.ActionSelectOrganization:
+		return true
+	case authport.ActionMFA:
+		return e.ChallengeID != ""
+	}
+	return false
+}
+
+// stepError maps a sign-in's error like mapError and, when WorkOS asks
+// for MFA, prepares the step so the user can take it here: for
+// mfa_challenge it challenges the user's TOTP factor; for mfa_enrollment
+// it enrols a TOTP factor (whose secret, key URI and QR code the page
+// shows once) and takes its first challenge. If that fails, the
+// *authport.ActionError is returned without a challenge and the user is
+// sent to AuthKit's hosted page instead.
+func (a *Authenticator) stepError(ctx context.Context, op string, err error) error {
+	mapped := mapError(ctx, op, err)
+	var ae *authport.ActionError
+	if !errors.As(mapped, &ae) || ae.Action != authport.ActionMFA {
+		return mapped
+	}
+	var (
+		me *workos_errors.MFAEnrollmentError
+		mc *workos_errors.MFAChallengeError
+	)
+	switch {
+	case errors.As(err, &mc):
+		for _, f := range mc.AuthenticationFactors {
+			if f.Type != "totp" || f.ID == "" {
+				continue
+			}
+			c, cerr := a.mfa.ChallengeFactor(ctx, mfa.ChallengeFactorOpts{FactorID: f.ID})
+			if cerr != nil {
+				a.cfg.Logger.WarnContext(ctx, "authport: WorkOS MFA challenge failed; the user continues on AuthKit", "provider", Name, "error", mapError(ctx, op, cerr))
+				return ae
+			}
+			ae.ChallengeID = c.ID
+			return ae
+		}
+	case errors.As(err, &me) && me.User.ID != "":
+		r, eerr := a.client.EnrollAuthFactor(ctx, usermanagement.EnrollAuthFactorOpts{
+			User: me.User.ID, Type: mfa.TOTP, TOTPIssuer: a.cfg.TOTPIssuer, TOTPUser: me.User.Email,
+		})
+		if eerr != nil {
+			a.cfg.Logger.WarnContext(ctx, "authport: WorkOS MFA enrolment failed; the user continues on AuthKit", "provider", Name, "error", mapError(ctx, op, eerr))
+			return ae
+		}
+		ae.ChallengeID = r.Challenge.ID
+		ae.Enrollment = &authport.Enrollment{Secret: r.Factor.TOTP.Secret, URI: r.Factor.TOTP.URI, QRCode: r.Factor.TOTP.QRCode}
+	}
+	return ae
+}
+
+// CompleteMFA finishes a sign-in that failed with ActionMFA, with the
+// ActionError's PendingToken and ChallengeID and the code of the user's
+// authenticator app (AuthenticateWithTOTP).
+func (a *Authenticator) CompleteMFA(ctx context.Context, pendingToken, challengeID, code string) (*authport.Tokens, error) {
+	ctx = retryafter.Track(ctx) // WorkOS's Retry-After, for mapError
+	if pendingToken == "" || challengeID == "" || code == "" {
+		return nil, invalidInput(authport.OpSignIn, "pending token, challenge and code are required")
+	}
+	res, err := a.client.AuthenticateWithTOTP(ctx, usermanagement.AuthenticateWithTOTPOpts{
+		ClientID: a.cfg.ClientID, PendingAuthenticationToken: pendingToken, AuthenticationChallengeID: challengeID, Code: code,
+	})
+	if err != nil {
+		return nil, a.stepError(ctx, authport.OpSignIn, err)
+	}
+	return a.tokens(ctx, authport.OpSignIn, res.AccessToken, res.RefreshToken)
 }
 
 // ContinueSignIn implements authport.ActionContinuer: it finishes a
@@ -274,6 +345,15 @@ func (a *Authenticator) ContinueSignIn(ctx context.Context, e *authport.ActionEr
 			return nil, invalidInput(authport.OpSignIn, "organization was not offered")
 		}
 		return a.CompleteOrganizationSelection(ctx, e.PendingToken, org)
+	case authport.ActionMFA:
+		code := strings.TrimSpace(in.Code)
+		switch {
+		case e.ChallengeID == "":
+			return nil, authport.NewError(authport.ErrUnsupported, Name, authport.OpSignIn, "no MFA challenge was made for this sign-in: continue on AuthKit")
+		case len(code) > 64 || len(e.ChallengeID) > 256:
+			return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpSignIn, "code too long")
+		}
+		return a.CompleteMFA(ctx, e.PendingToken, e.ChallengeID, code)
 	}
 	return nil, authport.NewError(authport.ErrUnsupported, Name, authport.OpSignIn, "cannot continue "+string(e.Action)+" here: continue on AuthKit's hosted page")
 }

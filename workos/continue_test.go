@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -305,26 +306,109 @@ func TestWebContinueAfterHostedPage(t *testing.T) {
 	s.noPendingTokenShown(t)
 }
 
-// TestWebContinueNotPossible: MFA and SSO are not continued by authport
-// with WorkOS; the form says so and keeps no step.
+// TestWebContinueNotPossible: SSO is not continued by authport with
+// WorkOS; the form says so and keeps no step.
 func TestWebContinueNotPossible(t *testing.T) {
 	read := reader(t)
 	s := newWebSite(t, workostest.Options{})
-	s.user(t, workostest.NewUser{Email: "mfa@example.com", MFAEnrolled: true})
 	s.user(t, workostest.NewUser{Email: "sso@example.com", SSOConnection: "conn_01TEST"})
 	c := s.browser()
-	for email, want := range map[string]string{"mfa@example.com": "second factor", "sso@example.com": "single sign-on"} {
-		res, body := read(c.PostForm(s.srv.URL+"/auth/login", url.Values{"email": {email}, "password": {pw}}))
-		if res.StatusCode != 401 || !strings.Contains(body, want) || !strings.Contains(body, `href="/auth/login?via=redirect"`) {
-			t.Fatalf("%s answered %d:\n%s", email, res.StatusCode, body)
-		}
-		for _, ck := range res.Cookies() {
-			if ck.Name == "authport-pending" {
-				t.Fatalf("%s: a step was kept", email)
-			}
+	res, body := read(c.PostForm(s.srv.URL+"/auth/login", url.Values{"email": {"sso@example.com"}, "password": {pw}}))
+	if res.StatusCode != 401 || !strings.Contains(body, "single sign-on") || !strings.Contains(body, `href="/auth/login?via=redirect"`) {
+		t.Fatalf("answered %d:\n%s", res.StatusCode, body)
+	}
+	for _, ck := range res.Cookies() {
+		if ck.Name == "authport-pending" {
+			t.Fatal("a step was kept")
 		}
 	}
 	s.noPendingTokenShown(t)
+}
+
+// TestWebContinueMFA: a user enrolled in MFA signs in with password and
+// then the code of their authenticator app on the continue page; a user
+// the environment requires to enrol sees the authenticator to set up (QR
+// code, secret, key URI) and enrols with its first code, and the next
+// sign-in asks for a code only. Wrong codes are refused and leave the step
+// open; nothing shows the pending token or the challenge.
+func TestWebContinueMFA(t *testing.T) {
+	read := reader(t)
+	t.Run("challenge", func(t *testing.T) {
+		s := newWebSite(t, workostest.Options{})
+		id := s.user(t, workostest.NewUser{Email: "mfa@example.com", MFAEnrolled: true})
+		c := s.browser()
+		res, _ := read(c.PostForm(s.srv.URL+"/auth/login", url.Values{"email": {"mfa@example.com"}, "password": {pw}, "return_to": {"/app/dash"}}))
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/auth/continue" {
+			t.Fatalf("sign-in answered %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		res, body := read(c.Get(s.srv.URL + "/auth/continue"))
+		if res.StatusCode != 200 || !strings.Contains(body, "authenticator app") || strings.Contains(body, `id="enroll"`) {
+			t.Fatalf("continue page %d:\n%s", res.StatusCode, body)
+		}
+		code := s.emu.TOTPCode("mfa@example.com")
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		res, body = read(c.PostForm(s.srv.URL+"/auth/continue", url.Values{"code": {wrong}}))
+		if res.StatusCode != 401 || !strings.Contains(body, `name="code"`) {
+			t.Fatalf("wrong code answered %d:\n%s", res.StatusCode, body)
+		}
+		res, _ = read(c.PostForm(s.srv.URL+"/auth/continue", url.Values{"code": {code}}))
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/app/dash" {
+			t.Fatalf("right code answered %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		if res, body := read(c.Get(s.srv.URL + "/app/dash")); !strings.HasPrefix(body, id) {
+			t.Fatalf("app answered %d %q", res.StatusCode, body)
+		}
+		s.noPendingTokenShown(t)
+	})
+	t.Run("enrolment", func(t *testing.T) {
+		s := newWebSite(t, workostest.Options{RequireMFA: true})
+		id := s.user(t, workostest.NewUser{Email: "new@example.com"})
+		c := s.browser()
+		res, _ := read(c.PostForm(s.srv.URL+"/auth/login", url.Values{"email": {"new@example.com"}, "password": {pw}}))
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/auth/continue" {
+			t.Fatalf("sign-in answered %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		res, body := read(c.Get(s.srv.URL + "/auth/continue"))
+		m := regexp.MustCompile(`<code id="enroll-secret">([A-Z2-7]+)</code>`).FindStringSubmatch(body)
+		if res.StatusCode != 200 || m == nil || !strings.Contains(body, `src="data:image/png;base64,`) || !strings.Contains(body, `href="otpauth://totp/`) {
+			t.Fatalf("enrolment page %d:\n%s", res.StatusCode, body)
+		}
+		// An API client asks the same page as JSON: the enrolment is there.
+		req, _ := http.NewRequest("GET", s.srv.URL+"/auth/continue", nil)
+		req.Header.Set("Accept", "application/json")
+		res, body = read(c.Do(req))
+		if res.StatusCode != 200 || !strings.Contains(body, `"secret":"`+m[1]+`"`) || !strings.Contains(body, `"action":"mfa_required"`) {
+			t.Fatalf("JSON continue %d: %s", res.StatusCode, body)
+		}
+		res, _ = read(c.PostForm(s.srv.URL+"/auth/continue", url.Values{"code": {s.emu.TOTPCodeFor(m[1])}}))
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("first code answered %d", res.StatusCode)
+		}
+		if res, body := read(c.Get(s.srv.URL + "/app/dash")); !strings.HasPrefix(body, id) {
+			t.Fatalf("app answered %d %q", res.StatusCode, body)
+		}
+		// Enrolled now: the next sign-in asks for a code, with no enrolment.
+		c2 := s.browser()
+		read(c2.PostForm(s.srv.URL+"/auth/login", url.Values{"email": {"new@example.com"}, "password": {pw}}))
+		if _, body := read(c2.Get(s.srv.URL + "/auth/continue")); strings.Contains(body, `id="enroll"`) || !strings.Contains(body, `name="code"`) {
+			t.Fatalf("second sign-in's page:\n%s", body)
+		}
+		res, _ = read(c2.PostForm(s.srv.URL+"/auth/continue", url.Values{"code": {s.emu.TOTPCode("new@example.com")}}))
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("second sign-in's code answered %d", res.StatusCode)
+		}
+		s.noPendingTokenShown(t)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, resp := range s.seen {
+			if strings.Contains(resp, "auth_challenge_") {
+				t.Fatalf("a response shows the challenge id:\n%s", resp)
+			}
+		}
+	})
 }
 
 func (s *webSite) user(t *testing.T, u workostest.NewUser) string {

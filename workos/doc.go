@@ -27,6 +27,7 @@
 //	WORKOS_AUDIENCE          Audiences       comma-separated; when set, "aud" must match
 //	WORKOS_ACCESS_TOKEN_TTL  TokenLifetime  Go duration, default 5m
 //	WORKOS_COOKIE_PASSWORD   CookiePassword  at least 32 characters; see CookieKeys
+//	AUTHPORT_WORKOS_TOTP_ISSUER TOTPIssuer   the name authenticator apps show for MFA enrolment
 //
 // The URL form is workos://<client_id>?redirect_uri=...&base_url=...&issuer=...
 // (issuer and audience may repeat); the API key comes from WORKOS_API_KEY

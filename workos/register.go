@@ -27,6 +27,9 @@ const (
 	EnvAudience       = "WORKOS_AUDIENCE"
 	EnvAccessTokenTTL = "WORKOS_ACCESS_TOKEN_TTL"
 	EnvCookiePassword = "WORKOS_COOKIE_PASSWORD"
+	// EnvTOTPIssuer names the application in users' authenticator apps
+	// when they enrol MFA through authport (ours: WorkOS has no variable).
+	EnvTOTPIssuer = "AUTHPORT_WORKOS_TOTP_ISSUER"
 )
 
 // ConfigFromEnv reads the WORKOS_* variables through getenv. A malformed
@@ -43,6 +46,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Issuers:        config.List(getenv(EnvIssuers)),
 		Audiences:      config.List(getenv(EnvAudience)),
 		CookiePassword: getenv(EnvCookiePassword),
+		TOTPIssuer:     get(EnvTOTPIssuer),
 	}
 	if c.BaseURL == "" {
 		if host := get(EnvAPIHostname); host != "" {

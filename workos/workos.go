@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/workos/workos-go/v4/pkg/mfa"
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
 	"github.com/authport/authport"
@@ -75,6 +76,10 @@ type Config struct {
 	// dashboard (WORKOS_ACCESS_TOKEN_TTL; default 5m). It is the declared
 	// revocation delay and how long a locally revoked session is denied.
 	TokenLifetime time.Duration
+	// TOTPIssuer names the application in authenticator apps when a user
+	// enrols MFA on authport's continue page (AUTHPORT_WORKOS_TOTP_ISSUER;
+	// default: WorkOS's own choice).
+	TOTPIssuer string
 	// CookiePassword is AuthKit's cookie password (WORKOS_COOKIE_PASSWORD,
 	// at least 32 characters). When set, CookieKeys derives an
 	// authport.Config.CookieKeys entry from it, so an application moving
@@ -106,6 +111,7 @@ func misconfigured(reason string) error {
 type Authenticator struct {
 	cfg    Config
 	client *usermanagement.Client
+	mfa    *mfa.Client
 	keys   *keyset.Cache
 	v      *jwtcore.Verifier
 }
@@ -208,7 +214,8 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	}
 	cfg.JWKSURL = jwks
 
-	a := &Authenticator{cfg: cfg, client: client}
+	a := &Authenticator{cfg: cfg, client: client,
+		mfa: &mfa.Client{APIKey: cfg.APIKey, Endpoint: base, HTTPClient: client.HTTPClient}}
 	a.keys = keyset.NewCache(keyset.NewHTTPFetcher(jwks, keyset.FormatJWKS, hc), keyset.CacheOptions{
 		Clock: cfg.Clock, Logger: cfg.Logger, Provider: Name,
 	})

@@ -1,12 +1,8 @@
 package auth0test
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
 	"encoding/base32"
-	"encoding/binary"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -17,8 +13,6 @@ import (
 // mfaTokenTTL is how long an mfa_token can be redeemed (Auth0: 10 minutes).
 const mfaTokenTTL = 10 * time.Minute
 
-// totpStep is the time step of the users' authenticator codes (RFC 6238).
-const totpStep = 30 * time.Second
 
 // mfaPending is a password sign-in waiting for its second factor.
 type mfaPending struct {
@@ -54,17 +48,6 @@ func (s *Server) secretLocked(id string) []byte {
 	return k
 }
 
-// totpAt is the six-digit RFC 6238 code (HMAC-SHA1, 30 s) of key at t.
-func totpAt(key []byte, t time.Time) string {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(t.Unix()/int64(totpStep/time.Second)))
-	m := hmac.New(sha1.New, key)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	n := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", n%1_000_000)
-}
 
 // TOTPSecret returns the base32 secret of the authenticator a user
 // enrolled in MFA (NewUser.Metadata[MetadataMFA]) would have, as Auth0's
@@ -88,7 +71,7 @@ func (s *Server) OTP(email string) (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return totpAt(s.secretLocked(u.ID), s.core.Clock.Now()), nil
+	return emulator.TOTP(s.secretLocked(u.ID), s.core.Clock.Now()), nil
 }
 
 // mfaOTPGrant redeems an mfa_token with the user's one-time code
@@ -116,12 +99,7 @@ func (s *Server) mfaOTPGrant(w http.ResponseWriter, p url.Values) {
 		delete(s.mfa, tok)
 		delete(s.mfaFailures, tok)
 	default:
-		key := s.secretLocked(pend.userID)
-		for _, d := range []time.Duration{0, -totpStep, totpStep} {
-			if hmac.Equal([]byte(totpAt(key, now.Add(d))), []byte(otp)) {
-				ok = true
-			}
-		}
+		ok = emulator.TOTPValid(s.secretLocked(pend.userID), otp, now)
 		if ok {
 			delete(s.mfa, tok)
 			delete(s.mfaFailures, tok)

@@ -35,8 +35,8 @@ import (
 // verified, untouched, and marks the user's address unverified; Input
 // reads the emailed code with EmailVerificationCodeFor) and organisation
 // selection (Require makes the user a member of two new organisations
-// through the API; Input picks the second). WorkOS's MFA challenge is not
-// listed: the adapter cannot continue it (it continues on AuthKit).
+// through the API; Input picks the second) and MFA (Require enrols the user
+// in a TOTP factor; Input reads the code their authenticator app shows).
 func (e *Emulator) Harness(t testing.TB) conformance.Harness {
 	t.Helper()
 	newAuth := func() (authport.Authenticator, error) { return workos.New(context.Background(), e.Config()) }
@@ -80,14 +80,24 @@ func (e *Emulator) Harness(t testing.TB) conformance.Harness {
 	}
 	orgStep := h.StepUp
 	h.StepUp = &conformance.StepUp{
-		Actions: append([]authport.Action{authport.ActionVerifyEmail}, orgStep.Actions...),
+		Actions: append([]authport.Action{authport.ActionVerifyEmail, authport.ActionMFA}, orgStep.Actions...),
 		Require: func(ctx context.Context, u conformance.User, a authport.Action) error {
-			if a != authport.ActionVerifyEmail {
-				return orgStep.Require(ctx, u, a)
+			switch a {
+			case authport.ActionVerifyEmail:
+				return e.requireEmailVerification(u.ID)
+			case authport.ActionMFA:
+				return e.EnrollMFA(u.ID)
 			}
-			return e.requireEmailVerification(u.ID)
+			return orgStep.Require(ctx, u, a)
 		},
 		Input: func(ctx context.Context, u conformance.User, ae *authport.ActionError) (authport.ActionInput, error) {
+			if ae.Action == authport.ActionMFA {
+				code := e.TOTPCode(u.Email)
+				if code == "" {
+					return authport.ActionInput{}, fmt.Errorf("workostest: %s has no authenticator", u.Email)
+				}
+				return authport.ActionInput{Code: code}, nil
+			}
 			if ae.Action != authport.ActionVerifyEmail {
 				return orgStep.Input(ctx, u, ae)
 			}

@@ -42,6 +42,9 @@ func (e *Emulator) routes() {
 	m.Handle("POST /user_management/users", e.api(e.handleCreateUser))
 	m.Handle("GET /user_management/users", e.api(e.handleListUsers))
 	m.Handle("GET /user_management/users/{id}", e.api(e.handleGetUser))
+	m.Handle("POST /user_management/users/{id}/auth_factors", e.api(e.handleEnrollFactor))
+	m.Handle("POST /auth/factors/{id}/challenge", e.api(e.handleChallengeFactor))
+	m.Handle("GET /auth/factors/{id}", e.api(e.handleGetFactor))
 	m.Handle("POST /user_management/organization_memberships", e.api(e.handleCreateMembership))
 	m.Handle("GET /user_management/organization_memberships", e.api(e.handleListMemberships))
 	m.Handle("GET /user_management/organization_memberships/{id}", e.api(e.handleGetMembership))
@@ -465,6 +468,8 @@ func (e *Emulator) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 		e.grantEmailVerification(w, b)
 	case grantOrgSelection:
 		e.grantOrgSelection(w, b)
+	case grantTOTP:
+		e.grantMFATOTP(w, b)
 	default:
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The grant type is not supported: "+strconv.Quote(g), nil)
 	}

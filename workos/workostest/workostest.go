@@ -236,6 +236,8 @@ type Emulator struct {
 	roles         map[string][]string // slug → permissions
 	pending       map[string]*pendingAuth
 	verifications map[string]*verification
+	factors       map[string]*factor
+	challenges    map[string]*challenge
 }
 
 // New starts an emulator for a test; it is closed when the test ends. At
@@ -283,7 +285,7 @@ func Start(o Options) (e *Emulator, err error) {
 	e = &Emulator{
 		ClientID: o.ClientID, APIKey: o.APIKey, Issuer: o.Issuer, Audience: o.Audience,
 		TokenTTL: o.TokenTTL, Clock: clock, opts: o,
-		extras: map[string]*userExtra{}, orgs: map[string]*organization{}, members: map[string]*membership{},
+		extras: map[string]*userExtra{}, factors: map[string]*factor{}, challenges: map[string]*challenge{}, orgs: map[string]*organization{}, members: map[string]*membership{},
 		roles:   map[string][]string{"member": nil, "admin": nil},
 		pending: map[string]*pendingAuth{}, verifications: map[string]*verification{},
 	}
@@ -427,10 +429,10 @@ func (e *Emulator) CreateUser(u NewUser) (string, error) {
 		metadata: maps.Clone(u.Metadata), mfa: u.MFAEnrolled, ssoConnection: u.SSOConnection,
 		impersonator: u.Impersonator, featureFlags: slices.Clone(u.FeatureFlags), updated: nu.CreatedAt,
 	}
-	if x.mfa {
-		x.factorID = "auth_factor_" + e.ulid()
-	}
 	e.mu.Lock()
+	if x.mfa {
+		x.factorID = e.newFactorLocked(nu.ID, "WorkOS", nu.Email, nil).id
+	}
 	e.extras[nu.ID] = x
 	e.mu.Unlock()
 	return nu.ID, nil
