@@ -30,8 +30,14 @@ type Session struct {
 	OrgSlug string `json:"org_slug,omitempty"`
 	// Roles are application roles (never a database role).
 	Roles []string `json:"roles,omitempty"`
-	// Permissions are fine-grained permissions and OAuth scopes.
+	// Permissions are what the user may do, as the provider grants them
+	// (Auth0 RBAC "permissions", a configured claim). Guards check these.
 	Permissions []string `json:"permissions,omitempty"`
+	// Scopes are the OAuth scopes the access token was granted ("openid",
+	// "email", "read:orders"): what the client asked for and the user or
+	// issuer allowed, kept apart from Permissions so that
+	// RequirePermission("email") never passes for anyone signed in.
+	Scopes []string `json:"scopes,omitempty"`
 	// Status is the provider's session status where it reports one
 	// (Clerk "active" or "pending"); empty means active.
 	Status string `json:"status,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/claimpath"
 	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
@@ -403,7 +404,7 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 	}
 	var roles []string
 	if a.cfg.RolesClaim != "" {
-		roles = jwtcore.StringsOf(c.Raw[a.cfg.RolesClaim])
+		roles = claimpath.Strings(c.Raw, a.cfg.RolesClaim)
 	}
 	email := c.String("email")
 	if a.cfg.EmailClaim != "" {
@@ -449,6 +450,7 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 		OrgSlug:       claims.OrgName,
 		Roles:         roles,
 		Permissions:   all,
+		Scopes:        claimpath.Words(scope),
 		AuthMethods:   c.Strings("amr"),
 		IssuedAt:      c.IssuedAt,
 		ExpiresAt:     c.ExpiresAt,

@@ -252,6 +252,9 @@ func TestSessionMappingClaims(t *testing.T) {
 			if !slices.Equal(s.Permissions, []string{"read:a", "write:b"}) {
 				t.Fatalf("permissions %v", s.Permissions)
 			}
+			if !slices.Equal(s.Scopes, []string{"openid", "read:a", "write:b", "offline_access"}) {
+				t.Fatalf("scopes %v", s.Scopes)
+			}
 		}},
 		{"permissions and scope overlap", map[string]any{"permissions": []any{"read:a"}, "scope": "read:a write:b"}, func(t *testing.T, s *authport.Session) {
 			if !slices.Equal(s.Permissions, []string{"read:a", "write:b"}) {

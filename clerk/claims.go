@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/claimpath"
 	"github.com/authport/authport/internal/jwtcore"
 	clerksdk "github.com/clerk/clerk-sdk-go/v2"
 )
@@ -118,8 +119,8 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 	if len(native.ActiveOrganizationPermissions) > 0 {
 		s.Permissions = slices.Clone(native.ActiveOrganizationPermissions)
 	}
-	s.Roles = appendNew(s.Roles, jwtcore.StringsOf(path(raw, a.rolesPath)))
-	s.Permissions = appendNew(s.Permissions, jwtcore.StringsOf(path(raw, a.permsPath)))
+	s.Roles = appendNew(s.Roles, claimpath.Strings(raw, a.cfg.RolesClaim))
+	s.Permissions = appendNew(s.Permissions, claimpath.Fields(raw, a.cfg.PermissionsClaim))
 	switch sts := str(raw, "sts"); sts {
 	case "", "active":
 		s.Status = "active"
@@ -133,21 +134,6 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 		s.EmailVerified = b
 	}
 	return s, nil
-}
-
-func path(raw map[string]any, p []string) any {
-	if len(p) == 0 {
-		return nil
-	}
-	var cur any = raw
-	for _, part := range p {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[part]
-	}
-	return cur
 }
 
 func appendNew(dst, src []string) []string {

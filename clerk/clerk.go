@@ -108,17 +108,15 @@ type Config struct {
 
 // Authenticator is the Clerk adapter. It is safe for concurrent use.
 type Authenticator struct {
-	cfg       Config
-	issuer    string
-	signIn    string // hosted sign-in page, "" if unknown
-	signUp    string
-	keys      keyset.Source
-	cache     *keyset.Cache // nil with a JWT key
-	verifier  *jwtcore.Verifier
-	sessions  *session.Client // nil without a secret key
-	jwks      *jwks.Client    // nil without a secret key
-	rolesPath []string
-	permsPath []string
+	cfg      Config
+	issuer   string
+	signIn   string // hosted sign-in page, "" if unknown
+	signUp   string
+	keys     keyset.Source
+	cache    *keyset.Cache // nil with a JWT key
+	verifier *jwtcore.Verifier
+	sessions *session.Client // nil without a secret key
+	jwks     *jwks.Client    // nil without a secret key
 }
 
 var _ interface {
@@ -226,8 +224,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.HTTPClient = httpclient.New(cfg.HTTPClient, 0)
-	a.rolesPath = claimPath(cfg.RolesClaim)
-	a.permsPath = claimPath(cfg.PermissionsClaim)
+	cfg.RolesClaim, cfg.PermissionsClaim = strings.TrimSpace(cfg.RolesClaim), strings.TrimSpace(cfg.PermissionsClaim)
 	a.cfg = cfg
 
 	if cfg.SecretKey != "" {
@@ -333,14 +330,6 @@ func checkURL(raw string) error {
 		return errors.New("must be an https URL (http only on a loopback host)")
 	}
 	return nil
-}
-
-func claimPath(p string) []string {
-	p = strings.TrimSpace(p)
-	if p == "" {
-		return nil
-	}
-	return strings.Split(p, ".")
 }
 
 // parseJWTKey reads the dashboard's PEM public key, which Clerk also shows

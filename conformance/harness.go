@@ -127,6 +127,15 @@ type Harness struct {
 	// client's Retry-After. Zero means the provider names none (the HTTP
 	// layer's default is used).
 	RetryAfter time.Duration
+	// SetProviderDown, if set, makes every provider endpoint the adapter
+	// calls fail (true) or recover: the outage hook for providers whose
+	// sessions are checked by an HTTP call rather than against a key set.
+	// The Availability/ scenarios use it when SetKeysDown is nil.
+	SetProviderDown func(down bool)
+	// ExpireSession, if set, makes the provider treat the session of tok
+	// as expired (advance its clock, or expire the session in its store),
+	// so expiry is tested where the suite cannot forge an expired token.
+	ExpireSession func(ctx context.Context, tok *authport.Tokens) error
 	// Features says what CreateUser can grant.
 	Features Features
 	// StepUp, if set, lets the suite make the provider interrupt a

@@ -385,13 +385,19 @@ func (s *suite) concurrency(t *testing.T) {
 func (s *suite) availability(t *testing.T) {
 	s.run(t, "ProviderRateLimited", s.providerRateLimited)
 	s.run(t, "ColdKeysDownFailsClosed", func(t *testing.T) {
-		if s.h.SetKeysDown == nil || s.h.NewAuthenticator == nil {
-			na(t, "the harness cannot fail the key endpoint")
+		// For a provider checked by an HTTP call rather than a key set,
+		// the outage is the provider's whole API (SetProviderDown).
+		down := s.h.SetKeysDown
+		if down == nil {
+			down = s.h.SetProviderDown
+		}
+		if down == nil || s.h.NewAuthenticator == nil {
+			na(t, "the harness cannot fail the key endpoint or the provider")
 		}
 		u := s.newUser(t, nil)
 		c := s.h.credential(s.signIn(t, u))
-		s.h.SetKeysDown(true)
-		defer s.h.SetKeysDown(false)
+		down(true)
+		defer down(false)
 		a, err := s.h.NewAuthenticator()
 		if err != nil {
 			// Failing at construction when keys are down is also closed.
@@ -402,7 +408,7 @@ func (s *suite) availability(t *testing.T) {
 		}
 		_, err = a.Verify(t.Context(), c)
 		wantKind(t, err, authport.ErrProviderUnavailable)
-		s.h.SetKeysDown(false)
+		down(false)
 		// Recovers without a restart (the cold retry window is 1 s).
 		deadline := time.Now().Add(5 * time.Second)
 		for {

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/claimpath"
 	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
@@ -427,21 +428,14 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 		s.EmailVerified = v
 	}
 	for _, name := range a.cfg.RolesClaims {
-		switch v := c.Raw[name].(type) {
-		case string:
-			if v != "" && !contains(s.Roles, v) {
-				s.Roles = append(s.Roles, v)
-			}
-		case []any:
-			for _, r := range jwtcore.StringsOf(v) {
-				if !contains(s.Roles, r) {
-					s.Roles = append(s.Roles, r)
-				}
+		for _, r := range claimpath.Strings(c.Raw, name) {
+			if !contains(s.Roles, r) {
+				s.Roles = append(s.Roles, r)
 			}
 		}
 	}
-	s.Permissions = jwtcore.StringsOf(c.Raw[a.cfg.PermissionsClaim])
-	s.OrgID, _ = c.Raw[a.cfg.OrgClaim].(string)
+	s.Permissions = claimpath.Fields(c.Raw, a.cfg.PermissionsClaim)
+	s.OrgID = claimpath.String(c.Raw, a.cfg.OrgClaim)
 	if fbInfo.SignInProvider != "" {
 		s.AuthMethods = []string{fbInfo.SignInProvider}
 	}

@@ -81,6 +81,7 @@ import (
 	"time"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/claimpath"
 	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
@@ -387,8 +388,8 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 		SessionID:   c.String("sid"),
 		TokenID:     c.JTI,
 		Email:       c.String("email"),
-		OrgID:       stringAt(c, a.cfg.OrgClaim),
-		Roles:       stringsAt(c, a.cfg.RolesClaim),
+		OrgID:       claimpath.String(c.Raw, a.cfg.OrgClaim),
+		Roles:       claimpath.Strings(c.Raw, a.cfg.RolesClaim),
 		AuthMethods: c.Strings("amr"),
 		IssuedAt:    c.IssuedAt,
 		ExpiresAt:   c.ExpiresAt,
@@ -400,34 +401,11 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 	case string:
 		s.EmailVerified = v == "true"
 	}
-	perms := stringsAt(c, a.cfg.PermissionsClaim)
-	for _, sc := range c.Strings("scope") {
-		if !slices.Contains(perms, sc) {
-			perms = append(perms, sc)
-		}
-	}
-	s.Permissions = perms
+	// OAuth scopes say what the client may ask for, not what the user may
+	// do: they stay in Scopes, never in Permissions.
+	s.Permissions = claimpath.Fields(c.Raw, a.cfg.PermissionsClaim)
+	s.Scopes = claimpath.Words(c.Raw["scope"])
 	return s, nil
-}
-
-// claimAt finds a claim by exact name first, then as a dotted path.
-func claimAt(c *jwtcore.Claims, name string) any {
-	if v, ok := c.Raw[name]; ok {
-		return v
-	}
-	if strings.Contains(name, ".") {
-		return c.Path(name)
-	}
-	return nil
-}
-
-func stringAt(c *jwtcore.Claims, name string) string {
-	s, _ := claimAt(c, name).(string)
-	return s
-}
-
-func stringsAt(c *jwtcore.Claims, name string) []string {
-	return jwtcore.StringsOf(claimAt(c, name))
 }
 
 // Describe implements authport.Describer.

@@ -81,7 +81,7 @@ func TestPasswordSignInAndVerify(t *testing.T) {
 	}
 	if s.Provider != "oidc" || s.Issuer != emu.Issuer || s.UserID != u.ID || s.SessionID != tok.SessionID || s.TokenID == "" ||
 		s.Email != "Ada@Example.com" || !s.EmailVerified || s.OrgID != "org_1" || !s.HasRole("admin") ||
-		!s.HasPermission("reports:read") || !s.HasPermission("openid") || s.ExpiresAt.IsZero() || s.Claims["azp"] != emu.ClientID {
+		!s.HasPermission("reports:read") || s.HasPermission("openid") || !slices.Contains(s.Scopes, "openid") || s.ExpiresAt.IsZero() || s.Claims["azp"] != emu.ClientID {
 		t.Fatalf("session %+v", s)
 	}
 
@@ -475,7 +475,7 @@ func TestClaimsMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(s.Roles, []string{"editor"}) || !slices.Equal(s.Permissions, []string{"a:b", "read", "write"}) ||
+	if !slices.Equal(s.Roles, []string{"editor"}) || !slices.Equal(s.Permissions, []string{"a:b"}) || !slices.Equal(s.Scopes, []string{"read", "write"}) ||
 		s.OrgID != "t-1" || !s.EmailVerified || !slices.Equal(s.AuthMethods, []string{"pwd", "otp"}) {
 		t.Fatalf("session %+v", s)
 	}

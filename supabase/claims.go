@@ -8,6 +8,7 @@ import (
 	"github.com/supabase-community/auth-go/types"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/claimpath"
 	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/jwtcore"
 )
@@ -111,15 +112,13 @@ func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) 
 		Native:    nc,
 	}
 	if a.cfg.RolesClaim != "-" {
-		s.Roles = dedupe(jwtcore.StringsOf(c.Path(a.cfg.RolesClaim)))
+		s.Roles = claimpath.Strings(c.Raw, a.cfg.RolesClaim)
 	}
 	if a.cfg.PermissionsClaim != "-" {
-		s.Permissions = dedupe(jwtcore.StringsOf(c.Path(a.cfg.PermissionsClaim)))
+		s.Permissions = claimpath.Fields(c.Raw, a.cfg.PermissionsClaim)
 	}
 	if a.cfg.OrgClaim != "" {
-		if org, ok := c.Path(a.cfg.OrgClaim).(string); ok {
-			s.OrgID = org
-		}
+		s.OrgID = claimpath.String(c.Raw, a.cfg.OrgClaim)
 	}
 	for _, m := range nc.AMR {
 		if m.Method != "" && !slices.Contains(s.AuthMethods, m.Method) {
@@ -156,15 +155,3 @@ func parseAMR(v any) []AMR {
 	return out
 }
 
-func dedupe(in []string) []string {
-	if len(in) < 2 {
-		return in
-	}
-	out := in[:0:0]
-	for _, s := range in {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
