@@ -154,4 +154,3 @@ func parseAMR(v any) []AMR {
 	}
 	return out
 }
-

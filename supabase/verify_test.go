@@ -113,7 +113,7 @@ func TestSessionMapping(t *testing.T) {
 		c.RolesClaim, c.PermissionsClaim, c.OrgClaim = "app_metadata.authz.roles", "-", "app_metadata.org_id"
 	})
 	tok2, err := emu.Mint(supabasetest.MintOptions{UserID: uid, Claims: map[string]any{
-		"app_metadata": map[string]any{"org_id": "org_1", "authz": map[string]any{"roles": "owner billing"}, "permissions": []any{"x"}},
+		"app_metadata": map[string]any{"org_id": "org_1", "authz": map[string]any{"roles": "owner"}, "permissions": []any{"x"}},
 		"role":         "service_role", "is_anonymous": true,
 		"amr": []any{"otp", map[string]any{"method": "oauth", "provider": "github", "timestamp": 1.7e9}},
 	}})
@@ -124,7 +124,7 @@ func TestSessionMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(s.Roles, []string{"owner", "billing"}) || s.Permissions != nil || s.OrgID != "org_1" {
+	if !slices.Equal(s.Roles, []string{"owner"}) || s.Permissions != nil || s.OrgID != "org_1" {
 		t.Fatalf("roles %v permissions %v org %q", s.Roles, s.Permissions, s.OrgID)
 	}
 	if !s.As(&c) || !c.IsAnonymous || c.Role != "service_role" || !slices.Equal(s.AuthMethods, []string{"otp", "oauth"}) || c.AMR[1].Provider != "github" {
