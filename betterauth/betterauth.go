@@ -15,6 +15,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/config"
+	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
 )
@@ -44,6 +45,9 @@ const (
 	DefaultHTTPTimeout = 10 * time.Second
 	// maxCookieLen bounds a session cookie or bearer value before any work.
 	maxCookieLen = 4096
+	// maxJWTLen bounds a JWT plugin token: the plugin puts the whole user
+	// object (with any additional fields) in it.
+	maxJWTLen = 16 << 10
 )
 
 // JWTAlgorithms are the JWT plugin's signing algorithms the adapter accepts
@@ -189,7 +193,7 @@ var (
 )
 
 func misconfigured(reason string) error {
-	return authport.NewError(authport.ErrMisconfigured, Name, "open", reason)
+	return authport.NewError(authport.ErrMisconfigured, Name, authport.OpConfigure, reason)
 }
 
 // New validates cfg and returns the adapter. It contacts neither the
@@ -281,10 +285,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	a.hc = c.HTTPClient
-	if a.hc == nil {
-		a.hc = &http.Client{Timeout: c.HTTPTimeout}
-	}
+	a.hc = httpclient.New(c.HTTPClient, c.HTTPTimeout)
 	for _, s := range append([]string{c.Secret}, c.Secrets...) {
 		if s != "" {
 			a.cacheKeys = append(a.cacheKeys, []byte(s))
@@ -356,11 +357,12 @@ func (a *Authenticator) initJWT() error {
 	f := keyset.NewHTTPFetcher(jwksURL, keyset.FormatJWKS, a.hc)
 	a.jwks = keyset.NewCache(f, keyset.CacheOptions{Clock: c.Clock, Logger: c.Logger, Provider: Name})
 	v, err := jwtcore.New(jwtcore.Options{
-		Provider:  Name,
-		Leeway:    c.Leeway,
-		Clock:     c.Clock,
-		CacheSize: c.CacheSize,
-		ToSession: a.jwtSession,
+		Provider:     Name,
+		MaxTokenSize: maxJWTLen,
+		Leeway:       c.Leeway,
+		Clock:        c.Clock,
+		CacheSize:    c.CacheSize,
+		ToSession:    a.jwtSession,
 	}, jwtcore.Policy{
 		Issuer:     a.issuer,
 		Audiences:  auds,
@@ -405,14 +407,14 @@ func (a *Authenticator) KeyFetches() int64 {
 //     RequestCookies) stands in for the lookup until it expires.
 func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*authport.Session, error) {
 	if c.Token == "" {
-		return nil, authport.NewError(authport.ErrNoCredential, Name, "verify", "no token")
+		return nil, authport.NewError(authport.ErrNoCredential, Name, authport.OpVerify, "no token")
 	}
-	if len(c.Token) > maxCookieLen {
-		return nil, invalid("verify", "credential too large")
+	if len(c.Token) > maxJWTLen {
+		return nil, invalid(authport.OpVerify, "credential too large")
 	}
 	if strings.Count(c.Token, ".") == 2 {
 		if a.jwt == nil {
-			return nil, invalid("verify", "JWT plugin tokens are not accepted (enable Config.JWT)")
+			return nil, invalid(authport.OpVerify, "JWT plugin tokens are not accepted (enable Config.JWT)")
 		}
 		return a.jwt.Session(ctx, c.Token)
 	}
@@ -435,10 +437,10 @@ func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*aut
 // keeps it valid: the token cannot say which one minted it.
 func (a *Authenticator) VerifyStrict(ctx context.Context, c authport.Credential) (*authport.Session, error) {
 	if c.Token == "" {
-		return nil, authport.NewError(authport.ErrNoCredential, Name, "verify", "no token")
+		return nil, authport.NewError(authport.ErrNoCredential, Name, authport.OpVerify, "no token")
 	}
-	if len(c.Token) > maxCookieLen {
-		return nil, invalid("verify", "credential too large")
+	if len(c.Token) > maxJWTLen {
+		return nil, invalid(authport.OpVerify, "credential too large")
 	}
 	if strings.Count(c.Token, ".") == 2 {
 		s, err := a.Verify(ctx, c)
@@ -453,7 +455,7 @@ func (a *Authenticator) VerifyStrict(ctx context.Context, c authport.Credential)
 			return nil, err
 		}
 		if !live {
-			return nil, authport.NewError(authport.ErrRevoked, Name, "verify", "no session that issued the token is left")
+			return nil, authport.NewError(authport.ErrRevoked, Name, authport.OpVerify, "no session that issued the token is left")
 		}
 		return s, nil
 	}
@@ -474,7 +476,7 @@ func (a *Authenticator) lookup(ctx context.Context, tok signedToken) (*authport.
 	if a.remote != nil {
 		return a.remote.session(ctx, tok, authport.Credential{}, true)
 	}
-	return nil, invalid("verify", "session tokens are not accepted without a database or "+EnvURL)
+	return nil, invalid(authport.OpVerify, "session tokens are not accepted without a database or "+EnvURL)
 }
 
 // signedToken is a session token whose signature checked out.
@@ -487,37 +489,40 @@ type signedToken struct {
 // '.', and checks the HMAC-SHA256 signature with the current secret.
 func (a *Authenticator) checkSigned(c authport.Credential) (signedToken, error) {
 	v := c.Token
+	if len(v) > maxCookieLen {
+		return signedToken{}, invalid(authport.OpVerify, "session token too large")
+	}
 	if strings.IndexByte(v, '%') >= 0 {
 		d, err := url.PathUnescape(v)
 		if err != nil {
-			return signedToken{}, invalid("verify", "malformed session token")
+			return signedToken{}, invalid(authport.OpVerify, "malformed session token")
 		}
 		v = d
 	}
 	if v == "" || !printable(v) {
-		return signedToken{}, invalid("verify", "malformed session token")
+		return signedToken{}, invalid(authport.OpVerify, "malformed session token")
 	}
 	i := strings.LastIndexByte(v, '.')
 	if i < 0 {
 		if c.Source == authport.SourceHeader && a.cfg.AllowUnsignedBearer {
 			return signedToken{token: v, value: v + "." + a.sign(v)}, nil
 		}
-		return signedToken{}, invalid("verify", "session token is not signed")
+		return signedToken{}, invalid(authport.OpVerify, "session token is not signed")
 	}
 	tok, sig := v[:i], v[i+1:]
 	if tok == "" || len(sig) != 44 || sig[43] != '=' {
-		return signedToken{}, invalid("verify", "malformed session token signature")
+		return signedToken{}, invalid(authport.OpVerify, "malformed session token signature")
 	}
 	if a.cfg.Secret == "" {
 		if a.remote != nil {
 			// Remote mode without the secret: the server checks it.
 			return signedToken{token: tok, value: v}, nil
 		}
-		return signedToken{}, invalid("verify", "no secret to check session tokens")
+		return signedToken{}, invalid(authport.OpVerify, "no secret to check session tokens")
 	}
 	want := a.sign(tok)
 	if subtle.ConstantTimeCompare([]byte(sig), []byte(want)) != 1 {
-		return signedToken{}, invalid("verify", "session token signature does not verify")
+		return signedToken{}, invalid(authport.OpVerify, "session token signature does not verify")
 	}
 	return signedToken{token: tok, value: v}, nil
 }

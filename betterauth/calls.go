@@ -25,14 +25,14 @@ import (
 // VerifyStrict refuses it at once.
 func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *authport.Tokens) error {
 	if s == nil {
-		return authport.NewError(authport.ErrInvalidInput, Name, "revoke", "no session")
+		return authport.NewError(authport.ErrInvalidInput, Name, authport.OpRevoke, "no session")
 	}
 	if a.store != nil {
 		if s.SessionID != "" {
 			return a.store.deleteSession(ctx, s.SessionID)
 		}
 		if s.UserID == "" || s.IssuedAt.IsZero() {
-			return authport.NewError(authport.ErrInvalidInput, Name, "revoke", "the session has neither an id nor a user and issue time")
+			return authport.NewError(authport.ErrInvalidInput, Name, authport.OpRevoke, "the session has neither an id nor a user and issue time")
 		}
 		// A JWT plugin token names no session: end every session of the
 		// user that could have minted it (those existing when it was
@@ -41,7 +41,7 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 	}
 	if a.remote != nil {
 		if t == nil || t.AccessToken == "" || strings.Count(t.AccessToken, ".") == 2 {
-			return authport.NewError(authport.ErrInvalidInput, Name, "revoke", "remote sign-out needs the session cookie's value")
+			return authport.NewError(authport.ErrInvalidInput, Name, authport.OpRevoke, "remote sign-out needs the session cookie's value")
 		}
 		tok, err := a.checkSigned(authport.Credential{Token: t.AccessToken, Source: authport.SourceCookie})
 		if err != nil {
@@ -49,7 +49,7 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 		}
 		return a.remote.signOut(ctx, tok)
 	}
-	return authport.NewError(authport.ErrUnsupported, Name, "revoke", "no database or Better Auth server is configured")
+	return authport.NewError(authport.ErrUnsupported, Name, authport.OpRevoke, "no database or Better Auth server is configured")
 }
 
 // remote checks session tokens by asking the Better Auth server
@@ -89,7 +89,7 @@ func (r *remote) session(ctx context.Context, tok signedToken, _ authport.Creden
 		r.mu.Unlock()
 		if ok && now.Before(e.until) {
 			if e.err == nil && !e.s.ExpiresAt.After(now) {
-				return nil, authport.NewError(authport.ErrExpired, Name, "verify", "session expired")
+				return nil, authport.NewError(authport.ErrExpired, Name, authport.OpVerify, "session expired")
 			}
 			return e.s, e.err
 		}
@@ -101,7 +101,7 @@ func (r *remote) session(ctx context.Context, tok signedToken, _ authport.Creden
 		case <-c.done:
 			return c.s, c.err
 		case <-ctx.Done():
-			return nil, unavailable("verify", "get-session canceled", ctx.Err())
+			return nil, unavailable(authport.OpVerify, "get-session canceled", ctx.Err())
 		}
 	}
 	c.s, c.err = r.fetch(ctx, tok)
@@ -132,7 +132,7 @@ func (r *remote) do(ctx context.Context, method, path string, tok signedToken) (
 	req, err := http.NewRequestWithContext(ctx, method, r.a.base+path, nil)
 	if err != nil {
 		cancel()
-		return nil, unavailable("verify", "bad request URL", nil)
+		return nil, unavailable(authport.OpVerify, "bad request URL", nil)
 	}
 	req.Header.Set("Cookie", r.a.cfg.CookieName+"="+url.PathEscape(tok.value))
 	req.Header.Set("Accept", "application/json")
@@ -142,7 +142,7 @@ func (r *remote) do(ctx context.Context, method, path string, tok signedToken) (
 	resp, err := r.a.hc.Do(req)
 	if err != nil {
 		cancel()
-		return nil, unavailable("verify", "the Better Auth server cannot be reached", nil)
+		return nil, unavailable(authport.OpVerify, "the Better Auth server cannot be reached", nil)
 	}
 	resp.Body = cancelBody{resp.Body, cancel}
 	return resp, nil
@@ -163,24 +163,24 @@ func (r *remote) fetch(ctx context.Context, tok signedToken) (*authport.Session,
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		if resp.StatusCode == http.StatusUnauthorized {
-			return nil, authport.NewError(authport.ErrRevoked, Name, "verify", "no such session")
+			return nil, authport.NewError(authport.ErrRevoked, Name, authport.OpVerify, "no such session")
 		}
-		return nil, unavailable("verify", "get-session answered "+resp.Status, nil)
+		return nil, unavailable(authport.OpVerify, "get-session answered "+resp.Status, nil)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return nil, unavailable("verify", "get-session answer cut short", nil)
+		return nil, unavailable(authport.OpVerify, "get-session answer cut short", nil)
 	}
 	if strings.TrimSpace(string(body)) == "null" {
-		return nil, authport.NewError(authport.ErrRevoked, Name, "verify", "no such session (signed out, revoked, expired or never issued)")
+		return nil, authport.NewError(authport.ErrRevoked, Name, authport.OpVerify, "no such session (signed out, revoked, expired or never issued)")
 	}
 	var g sessionJSON
 	if err := json.Unmarshal(body, &g); err != nil || g.User.ID == "" || g.Session.ExpiresAt.IsZero() {
-		return nil, unavailable("verify", "get-session answer is malformed", nil)
+		return nil, unavailable(authport.OpVerify, "get-session answer is malformed", nil)
 	}
 	rec := g.record()
 	if !rec.ExpiresAt.After(r.a.cfg.Clock()) {
-		return nil, authport.NewError(authport.ErrExpired, Name, "verify", "session expired")
+		return nil, authport.NewError(authport.ErrExpired, Name, authport.OpVerify, "session expired")
 	}
 	if err := r.a.checkBan(rec.Banned, rec.BanExpires); err != nil {
 		return nil, err
@@ -196,7 +196,7 @@ func (r *remote) signOut(ctx context.Context, tok signedToken) error {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return unavailable("revoke", "sign-out answered "+resp.Status, nil)
+		return unavailable(authport.OpRevoke, "sign-out answered "+resp.Status, nil)
 	}
 	r.mu.Lock()
 	delete(r.cache, sha256.Sum256([]byte(tok.value)))

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/claimpath"
 	"github.com/authport/authport/internal/jwtcore"
 )
 
@@ -60,10 +61,10 @@ func (a *Authenticator) recordSession(r *Record) *authport.Session {
 // them ("sid"/"sessionId", "activeOrganizationId").
 func (a *Authenticator) jwtSession(c *jwtcore.Claims) (*authport.Session, error) {
 	if c.Subject == "" {
-		return nil, invalid("verify", "token has no subject")
+		return nil, invalid(authport.OpVerify, "token has no subject")
 	}
 	if id := c.String("id"); id != "" && id != c.Subject {
-		return nil, invalid("verify", "token's id and sub differ")
+		return nil, invalid(authport.OpVerify, "token's id and sub differ")
 	}
 	s := &authport.Session{
 		Provider:      Name,
@@ -84,15 +85,16 @@ func (a *Authenticator) jwtSession(c *jwtcore.Claims) (*authport.Session, error)
 		s.SessionID = c.String("sessionId")
 	}
 	if a.cfg.RolesClaim != "-" {
-		switch v := c.Path(a.cfg.RolesClaim).(type) {
-		case string:
+		// The admin plugin's role is a comma-separated string; an
+		// application's definePayload may put a list there instead.
+		if v, ok := claimpath.Lookup(c.Raw, a.cfg.RolesClaim).(string); ok {
 			s.Roles = roles(v)
-		default:
-			s.Roles = jwtcore.StringsOf(v)
+		} else {
+			s.Roles = claimpath.Strings(c.Raw, a.cfg.RolesClaim)
 		}
 	}
 	if c.Bool("banned") && !a.cfg.AllowBanned {
-		return nil, authport.NewError(authport.ErrRevoked, Name, "verify", "the user is banned")
+		return nil, authport.NewError(authport.ErrRevoked, Name, authport.OpVerify, "the user is banned")
 	}
 	return s, nil
 }

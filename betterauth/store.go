@@ -199,7 +199,7 @@ func (s *store) session(ctx context.Context, a *Authenticator, token string) (*a
 	var sid, uid, email, name, expires, created, verified, role, banned, banExp, org, mrole any
 	err = s.db.QueryRowContext(ctx, query, token).Scan(&sid, &expires, &created, &uid, &email, &verified, &name, &role, &banned, &banExp, &org, &mrole)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, authport.NewError(authport.ErrRevoked, Name, "verify", "no such session (signed out, revoked or never issued)")
+		return nil, authport.NewError(authport.ErrRevoked, Name, authport.OpVerify, "no such session (signed out, revoked or never issued)")
 	}
 	if err != nil {
 		return nil, dbError(ctx, err)
@@ -211,13 +211,13 @@ func (s *store) session(ctx context.Context, a *Authenticator, token string) (*a
 	}
 	var ok bool
 	if r.ExpiresAt, ok = timeOf(expires); !ok {
-		return nil, authport.NewError(authport.ErrProviderUnavailable, Name, "verify", "session expiry is not a date")
+		return nil, authport.NewError(authport.ErrProviderUnavailable, Name, authport.OpVerify, "session expiry is not a date")
 	}
 	r.CreatedAt, _ = timeOf(created)
 	r.BanExpires, _ = timeOf(banExp)
 	now := a.cfg.Clock()
 	if !r.ExpiresAt.After(now) {
-		return nil, authport.NewError(authport.ErrExpired, Name, "verify", "session expired")
+		return nil, authport.NewError(authport.ErrExpired, Name, authport.OpVerify, "session expired")
 	}
 	if err := a.checkBan(r.Banned, r.BanExpires); err != nil {
 		return nil, err
@@ -233,7 +233,7 @@ func (s *store) checkUser(ctx context.Context, a *Authenticator, userID string) 
 	var id, banned, banExp any
 	err := s.db.QueryRowContext(ctx, s.userQ, userID).Scan(&id, &banned, &banExp)
 	if errors.Is(err, sql.ErrNoRows) {
-		return authport.NewError(authport.ErrRevoked, Name, "verify", "the user no longer exists")
+		return authport.NewError(authport.ErrRevoked, Name, authport.OpVerify, "the user no longer exists")
 	}
 	if err != nil {
 		return dbError(ctx, err)
@@ -249,7 +249,7 @@ func (a *Authenticator) checkBan(banned bool, until time.Time) error {
 	if !until.IsZero() && !until.After(a.cfg.Clock()) {
 		return nil // the ban has lapsed; the library lifts it on sign-in
 	}
-	return authport.NewError(authport.ErrRevoked, Name, "verify", "the user is banned")
+	return authport.NewError(authport.ErrRevoked, Name, authport.OpVerify, "the user is banned")
 }
 
 // mintSkew allows for a JWT plugin token's whole-second iat and a little
@@ -309,11 +309,11 @@ func (s *store) deleteSession(ctx context.Context, sessionID string) error {
 
 func dbError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: "verify", Reason: "database query canceled", Err: ctx.Err()}
+		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: authport.OpVerify, Reason: "database query canceled", Err: ctx.Err()}
 	}
 	// The driver's text may quote the query, never the token (it is a
 	// bound parameter); keep only the class of failure.
-	return authport.NewError(authport.ErrProviderUnavailable, Name, "verify", "database unavailable")
+	return authport.NewError(authport.ErrProviderUnavailable, Name, authport.OpVerify, "database unavailable")
 }
 
 func str(v any) string {
