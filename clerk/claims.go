@@ -16,7 +16,7 @@ import (
 // invalid is a claims-shape failure: the token verified, but a Clerk claim
 // has a type the SDK would refuse to decode.
 func invalid(reason string) error {
-	return authport.NewError(authport.ErrInvalidCredential, Name, "verify", reason)
+	return authport.NewError(authport.ErrInvalidCredential, Name, authport.OpVerify, reason)
 }
 
 // The claims decoded into strings by clerk.SessionClaims and the SDK's

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,7 +15,6 @@ import (
 	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
-	"github.com/authport/authport/internal/retryafter"
 	clerksdk "github.com/clerk/clerk-sdk-go/v2"
 	"github.com/clerk/clerk-sdk-go/v2/jwks"
 	"github.com/clerk/clerk-sdk-go/v2/session"
@@ -100,6 +98,9 @@ type Config struct {
 	// HTTPClient makes every Backend API call; a copy is used, with a 10 s
 	// timeout when it sets none and no redirect to another host.
 	HTTPClient *http.Client
+	// HTTPTimeout bounds each call to the provider (default: HTTPClient's
+	// own Timeout when set, else 10 s).
+	HTTPTimeout time.Duration
 	// Clock is the time source (default time.Now).
 	Clock func() time.Time
 	// Logger receives key-refresh failures (default slog.Default()).
@@ -129,7 +130,7 @@ var _ interface {
 } = (*Authenticator)(nil)
 
 func misconfigured(reason string) error {
-	return authport.NewError(authport.ErrMisconfigured, Name, "configure", reason)
+	return authport.NewError(authport.ErrMisconfigured, Name, authport.OpConfigure, reason)
 }
 
 // New returns an Authenticator for cfg. It makes no network call: the key
@@ -223,7 +224,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	cfg.HTTPClient = httpclient.New(cfg.HTTPClient, 0)
+	cfg.HTTPClient = httpclient.New(cfg.HTTPClient, cfg.HTTPTimeout)
 	cfg.RolesClaim, cfg.PermissionsClaim = strings.TrimSpace(cfg.RolesClaim), strings.TrimSpace(cfg.PermissionsClaim)
 	a.cfg = cfg
 
@@ -358,7 +359,7 @@ type pinnedKey struct{ k keyset.Key }
 // Lookup implements keyset.Source.
 func (p pinnedKey) Lookup(_ context.Context, _ string, alg string) (keyset.Key, error) {
 	if alg != p.k.Algorithm {
-		return keyset.Key{}, &authport.Error{Kind: authport.ErrInvalidCredential, Op: "verify", Reason: "no trusted key for this token"}
+		return keyset.Key{}, &authport.Error{Kind: authport.ErrInvalidCredential, Op: authport.OpVerify, Reason: "no trusted key for this token"}
 	}
 	return p.k, nil
 }
@@ -368,9 +369,9 @@ func (p pinnedKey) Lookup(_ context.Context, _ string, alg string) (keyset.Key, 
 func (a *Authenticator) fetchKeys(ctx context.Context) ([]keyset.Key, time.Duration, error) {
 	set, err := a.jwks.Get(ctx, &jwks.GetParams{})
 	if err != nil {
-		err = a.apiError("keys", err)
+		err = a.apiError(authport.OpVerify, err)
 		if authport.KindOf(err) == authport.ErrRevoked { // 404: not a Backend API
-			err = authport.NewError(authport.ErrMisconfigured, Name, "keys", "GET /v1/jwks answered 404 (is CLERK_API_URL right?)")
+			err = authport.NewError(authport.ErrMisconfigured, Name, authport.OpVerify, "GET /v1/jwks answered 404 (is CLERK_API_URL right?)")
 		}
 		return nil, 0, err
 	}
@@ -412,7 +413,7 @@ func (a *Authenticator) ProviderCookies() []string { return []string{SessionCook
 // expire; a session revoked through this Authenticator is refused at once.
 func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*authport.Session, error) {
 	if c.Token == "" {
-		return nil, authport.NewError(authport.ErrNoCredential, Name, "verify", "no token")
+		return nil, authport.NewError(authport.ErrNoCredential, Name, authport.OpVerify, "no token")
 	}
 	return a.verifier.Session(ctx, c.Token)
 }
@@ -443,49 +444,4 @@ func (a *Authenticator) unsupported(c authport.Capability, op string) error {
 		return authport.NewError(authport.ErrUnsupported, Name, op, why)
 	}
 	return nil
-}
-
-// apiError maps an error from a Backend API call made through the SDK to
-// an authport error kind: 401/403 ErrMisconfigured (the secret key), 404
-// ErrRevoked (the session is gone; callers for whom 404 means something
-// else remap it), 429 ErrRateLimited with Clerk's Retry-After, 5xx
-// ErrProviderUnavailable, other 4xx
-// ErrInvalidInput, transport failures ErrProviderUnavailable. Its text
-// carries the HTTP status and Clerk's error code only, never a response
-// body, a token or the secret key.
-func (a *Authenticator) apiError(op string, err error) error {
-	var ae *clerksdk.APIErrorResponse
-	if errors.As(err, &ae) {
-		code := ""
-		if len(ae.Errors) > 0 {
-			code = " " + ae.Errors[0].Code
-		}
-		reason := fmt.Sprintf("Clerk answered %d%s", ae.HTTPStatusCode, code)
-		switch s := ae.HTTPStatusCode; {
-		case s == http.StatusUnauthorized || s == http.StatusForbidden:
-			return authport.NewError(authport.ErrMisconfigured, Name, op, reason+" (is CLERK_SECRET_KEY right for this instance?)")
-		case s == http.StatusNotFound:
-			return authport.NewError(authport.ErrRevoked, Name, op, reason)
-		case s == http.StatusTooManyRequests:
-			var h http.Header
-			if ae.Response != nil {
-				h = ae.Response.Header
-			}
-			return authport.NewRateLimitError(Name, op, reason, retryafter.Parse(h, a.cfg.Clock()))
-		case s >= 500:
-			return authport.NewError(authport.ErrProviderUnavailable, Name, op, reason)
-		default:
-			return authport.NewError(authport.ErrInvalidInput, Name, op, reason)
-		}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "Backend API unreachable", Err: ue.Err}
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "Backend API call interrupted", Err: err}
-	}
-	// The SDK returns a non-Clerk error body verbatim as the error text;
-	// do not repeat it.
-	return authport.NewError(authport.ErrProviderUnavailable, Name, op, "unexpected answer from the Backend API")
 }

@@ -20,7 +20,7 @@ func Example() {
 	defer srv.Close()
 	ctx := context.Background()
 
-	// In production: clerk.New(ctx, clerk.ConfigFromEnv(nil)), or
+	// In production: clerk.ConfigFromEnv(nil) then clerk.New(ctx, cfg), or
 	// authport.FromEnv(ctx) with AUTH_PROVIDER=clerk.
 	a, err := clerk.New(ctx, srv.Config())
 	if err != nil {

@@ -29,7 +29,10 @@ func TestLive(t *testing.T) {
 	if os.Getenv("AUTHPORT_LIVE_CLERK") != "1" {
 		t.Skip("live Clerk test: set AUTHPORT_LIVE_CLERK=1, CLERK_SECRET_KEY (sk_test_…) and CLERK_PUBLISHABLE_KEY")
 	}
-	cfg := clerk.ConfigFromEnv(nil)
+	cfg, err := clerk.ConfigFromEnv(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(cfg.SecretKey, "sk_test_") {
 		t.Fatal("the live test creates users: CLERK_SECRET_KEY must be a development instance's sk_test_ key")
 	}

@@ -360,7 +360,7 @@ func (s *Server) Getenv(name string) string { return s.Env()[name] }
 // Config returns a clerk.Config pointing at the emulator, with the
 // instance's authorized party as the only allowed one.
 func (s *Server) Config() clerk.Config {
-	c := clerk.ConfigFromEnv(s.Getenv)
+	c, _ := clerk.ConfigFromEnv(s.Getenv) // reads only; never fails
 	if !s.opts.NoAuthorizedParty {
 		c.AuthorizedParties = []string{s.opts.AuthorizedParty}
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/authport/authport"
-	"github.com/authport/authport/internal/safetext"
 	"github.com/clerk/clerk-sdk-go/v2/jwt"
 	"github.com/clerk/clerk-sdk-go/v2/session"
 )
@@ -19,7 +18,7 @@ import (
 // (revoked, ended, removed, expired, abandoned, replaced) or an unknown
 // session is ErrRevoked. Every call is a round trip; nothing is cached.
 func (a *Authenticator) VerifyStrict(ctx context.Context, c authport.Credential) (*authport.Session, error) {
-	if err := a.unsupported(authport.CapStrictVerify, "verify"); err != nil {
+	if err := a.unsupported(authport.CapStrictVerify, authport.OpVerify); err != nil {
 		return nil, err
 	}
 	s, err := a.Verify(ctx, c)
@@ -27,21 +26,21 @@ func (a *Authenticator) VerifyStrict(ctx context.Context, c authport.Credential)
 		return nil, err
 	}
 	if s.SessionID == "" {
-		return nil, authport.NewError(authport.ErrInvalidCredential, Name, "verify", "token names no session")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpVerify, "token names no session")
 	}
 	cs, err := a.sessions.Get(ctx, s.SessionID)
 	if err != nil {
-		return nil, a.apiError("verify", err)
+		return nil, a.apiError(authport.OpVerify, err)
 	}
 	if cs.UserID != s.UserID {
-		return nil, authport.NewError(authport.ErrInvalidCredential, Name, "verify", "session belongs to another user")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpVerify, "session belongs to another user")
 	}
 	switch cs.Status {
 	case "active":
 	case "pending":
 		s.Status = authport.StatusPending
 	default:
-		return nil, authport.NewError(authport.ErrRevoked, Name, "verify", "session is "+statusWord(cs.Status))
+		return nil, authport.NewError(authport.ErrRevoked, Name, authport.OpVerify, "session is "+statusWord(cs.Status))
 	}
 	return s, nil
 }
@@ -52,17 +51,17 @@ func (a *Authenticator) VerifyStrict(ctx context.Context, c authport.Credential)
 // tokens for up to Describe().RevocationDelay unless they verify
 // strictly. Revoking a session Clerk no longer knows is not an error.
 func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, _ *authport.Tokens) error {
-	if err := a.unsupported(authport.CapRevoke, "revoke"); err != nil {
+	if err := a.unsupported(authport.CapRevoke, authport.OpRevoke); err != nil {
 		return err
 	}
 	if s == nil || s.SessionID == "" {
-		return authport.NewError(authport.ErrInvalidInput, Name, "revoke", "the session has no Clerk session id")
+		return authport.NewError(authport.ErrInvalidInput, Name, authport.OpRevoke, "the session has no Clerk session id")
 	}
 	// Deny first: even if Clerk cannot be reached, this process stops
 	// accepting the session.
 	a.verifier.DenySession(s.SessionID, a.cfg.Clock().Add(a.cfg.TokenLifetime))
 	if _, err := a.sessions.Revoke(ctx, &session.RevokeParams{ID: s.SessionID}); err != nil {
-		err = a.apiError("revoke", err)
+		err = a.apiError(authport.OpRevoke, err)
 		if authport.KindOf(err) == authport.ErrRevoked { // 404: already gone
 			return nil
 		}
@@ -78,15 +77,15 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, _ *auth
 // and does not echo a state parameter, so the state travels inside the
 // return URL; Organization is not used (the user picks one in Clerk's UI).
 func (a *Authenticator) AuthorizeURL(_ context.Context, r authport.AuthorizeRequest) (string, error) {
-	if err := a.unsupported(authport.CapRedirectSignIn, "login"); err != nil {
+	if err := a.unsupported(authport.CapRedirectSignIn, authport.OpSignIn); err != nil {
 		return "", err
 	}
 	ret, err := url.Parse(r.RedirectURI)
 	if err != nil || ret.Host == "" || (ret.Scheme != "https" && ret.Scheme != "http") || ret.Fragment != "" {
-		return "", authport.NewError(authport.ErrInvalidInput, Name, "login", "RedirectURI must be an absolute http(s) URL")
+		return "", authport.NewError(authport.ErrInvalidInput, Name, authport.OpSignIn, "RedirectURI must be an absolute http(s) URL")
 	}
 	if r.State == "" {
-		return "", authport.NewError(authport.ErrInvalidInput, Name, "login", "State is required")
+		return "", authport.NewError(authport.ErrInvalidInput, Name, authport.OpSignIn, "State is required")
 	}
 	q := ret.Query()
 	q.Set("state", r.State)
@@ -98,7 +97,7 @@ func (a *Authenticator) AuthorizeURL(_ context.Context, r authport.AuthorizeRequ
 	}
 	u, err := url.Parse(page)
 	if err != nil {
-		return "", authport.NewError(authport.ErrMisconfigured, Name, "login", "CLERK_SIGN_IN_URL is malformed")
+		return "", authport.NewError(authport.ErrMisconfigured, Name, authport.OpSignIn, "CLERK_SIGN_IN_URL is malformed")
 	}
 	pq := u.Query()
 	pq.Set("redirect_url", ret.String())
@@ -122,15 +121,15 @@ const maxHandshake = 16 << 10
 // token): when it expires, the browser goes through the hosted page again,
 // which returns at once while the Clerk session is live.
 func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*authport.Tokens, error) {
-	if err := a.unsupported(authport.CapRedirectSignIn, "callback"); err != nil {
+	if err := a.unsupported(authport.CapRedirectSignIn, authport.OpSignIn); err != nil {
 		return nil, err
 	}
 	hs := c.Query[HandshakeParam]
 	if len(hs) != 1 || hs[0] == "" {
-		return nil, authport.NewError(authport.ErrInvalidInput, Name, "callback", "no Clerk handshake in the callback")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, authport.OpSignIn, "no Clerk handshake in the callback")
 	}
 	if len(hs[0]) > maxHandshake {
-		return nil, authport.NewError(authport.ErrInvalidCredential, Name, "callback", "handshake too large")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpSignIn, "handshake too large")
 	}
 	tok, err := handshakeSession(ctx, hs[0])
 	if err != nil {
@@ -148,7 +147,7 @@ func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*aut
 // the caller).
 func handshakeSession(ctx context.Context, hs string) (string, error) {
 	bad := func(reason string) error {
-		return authport.NewError(authport.ErrInvalidCredential, Name, "callback", reason)
+		return authport.NewError(authport.ErrInvalidCredential, Name, authport.OpSignIn, reason)
 	}
 	t, err := jwt.Decode(ctx, &jwt.DecodeParams{Token: hs})
 	if err != nil {
@@ -175,16 +174,7 @@ func handshakeSession(ctx context.Context, hs string) (string, error) {
 		tok = v
 	}
 	if tok == "" {
-		return "", authport.NewError(authport.ErrNoCredential, Name, "callback", "handshake carries no session (signed out)")
+		return "", authport.NewError(authport.ErrNoCredential, Name, authport.OpSignIn, "handshake carries no session (signed out)")
 	}
 	return tok, nil
-}
-
-// statusWord keeps a provider-supplied session status only when it is safe
-// to show.
-func statusWord(s string) string {
-	if c := safetext.Code(s); c != "" {
-		return c
-	}
-	return "not active"
 }

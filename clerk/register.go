@@ -30,8 +30,10 @@ const (
 )
 
 // ConfigFromEnv reads a Config from Clerk's conventional environment
-// variables through getenv (os.Getenv when nil).
-func ConfigFromEnv(getenv func(string) string) Config {
+// variables through getenv (os.Getenv when nil). Nothing is validated
+// here (New does that), so the error is always nil today; it is there so
+// that every adapter's ConfigFromEnv has the same signature.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -46,11 +48,15 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		SignUpURL:         strings.TrimSpace(getenv(EnvSignUpURL)),
 		RolesClaim:        getenv(EnvRolesClaim),
 		PermissionsClaim:  getenv(EnvPermissionsClaim),
-	}
+	}, nil
 }
 
 func openEnv(ctx context.Context, getenv func(string) string) (authport.Authenticator, error) {
-	return New(ctx, ConfigFromEnv(getenv))
+	cfg, err := ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, cfg)
 }
 
 // openURL opens clerk://<frontend-api-host>?authorized_parties=…: the host
@@ -62,7 +68,10 @@ func openEnv(ctx context.Context, getenv func(string) string) (authport.Authenti
 // sign_up_url, roles_claim, permissions_claim, leeway (a Go duration).
 func openURL(ctx context.Context, u *url.URL) (authport.Authenticator, error) {
 	q := u.Query()
-	cfg := ConfigFromEnv(os.Getenv)
+	cfg, err := ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	if v := q.Get("secret_key"); v != "" {
 		cfg.SecretKey = v
 	}
