@@ -19,8 +19,9 @@
 //
 //	-addr, ADDR                   listen address (default 127.0.0.1:8080)
 //	-data, AUTHPORT_DATA          data folder (default ./data)
-//	AUTH_PROVIDER                 diy (default), oidc, clerk, workos, supabase, auth0, firebase
+//	AUTH_PROVIDER                 diy (default), oidc, clerk, workos, supabase, auth0, firebase, betterauth, authjs
 //	AUTHPORT_EMULATE=1            run the provider's emulator in-process, with demo accounts
+//	AUTHPORT_AUTH_PROXY           a JavaScript auth server (Better Auth, Auth.js) served on /api/auth/*
 //	AUTHPORT_PUBLIC_ORIGIN        the public origin behind a proxy, such as https://app.example.com
 //	AUTHPORT_COOKIE_KEY           cookie-sealing key(s) instead of <data>/cookie.key (`authport keys`)
 //	AUTHPORT_DB_URL               the DIY database instead of <data>/authport.db (sqlite:FILE or postgres://…);

@@ -69,9 +69,10 @@ type App struct {
 	// providers.
 	DBURL string
 
-	logger  *slog.Logger
-	pages   *template.Template
-	closers []func() error
+	logger    *slog.Logger
+	authProxy *url.URL
+	pages     *template.Template
+	closers   []func() error
 }
 
 // Close stops the emulator and closes the adapter's resources.
@@ -154,6 +155,7 @@ func New(ctx context.Context, s Settings, origin string, logger *slog.Logger) (_
 		return nil, err
 	}
 	a.Web = web
+	a.authProxy = s.AuthProxy
 	a.pages = pages
 	a.Handler = a.routes()
 	return a, nil

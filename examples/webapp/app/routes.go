@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"strings"
 
@@ -81,6 +82,17 @@ func (a *App) routes() http.Handler {
 	// JSON API: 401 + WWW-Authenticate for API clients, a redirect to
 	// sign-in for browser navigations (authport.Require decides).
 	mux.Handle("GET /api/me", authport.Require()(http.HandlerFunc(a.me)))
+
+	// A JavaScript auth server's API on the app's own origin (Better
+	// Auth, Auth.js): its cookies become the app's, which the adapter reads.
+	if a.authProxy != nil {
+		p := httputil.NewSingleHostReverseProxy(a.authProxy)
+		p.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
+			a.logger.Error("auth server unreachable", "error", err)
+			http.Error(w, "the authentication server is unavailable", http.StatusBadGateway)
+		}
+		mux.Handle("/api/auth/", p)
+	}
 
 	mux.HandleFunc("/", a.notFound)
 	return a.Web.Middleware(a.securityHeaders(mux))

@@ -31,6 +31,12 @@ const (
 	// AUTHPORT_SESSION_MODE, AUTHPORT_SIGNING_KEYS, AUTHPORT_ISSUER and
 	// AUTHPORT_REDIS_URL (see package diy).
 	EnvDBURL = "AUTHPORT_DB_URL"
+	// EnvAuthProxy is the address of a JavaScript auth server (Better Auth,
+	// Auth.js) whose /api/auth/* the app serves on its own origin, so the
+	// library's cookies are the app's: AUTH_PROVIDER=betterauth with
+	// AUTHPORT_AUTH_PROXY=http://127.0.0.1:3000. Its sign-in page is
+	// /static/js-sign-in.html.
+	EnvAuthProxy = "AUTHPORT_AUTH_PROXY"
 )
 
 // DefaultAddr is the default listen address.
@@ -49,6 +55,9 @@ type Settings struct {
 	Emulate bool
 	// PublicOrigin is authport.Config.PublicOrigin.
 	PublicOrigin string
+	// AuthProxy is the JavaScript auth server /api/auth/* is proxied to
+	// (nil: none).
+	AuthProxy *url.URL
 	// Getenv reads every other variable (the provider's own, the cookie
 	// key, the DIY database URL).
 	Getenv func(string) string
@@ -66,6 +75,13 @@ func LoadSettings(getenv func(string) string) (Settings, error) {
 	}
 	if s.Addr == "" {
 		s.Addr = DefaultAddr
+	}
+	if v := strings.TrimSpace(getenv(EnvAuthProxy)); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") {
+			return s, fmt.Errorf("%s must be an http(s) origin, such as http://127.0.0.1:3000", EnvAuthProxy)
+		}
+		s.AuthProxy = u
 	}
 	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
 		return s, fmt.Errorf("%s must be host:port, such as 127.0.0.1:8080", EnvAddr)
