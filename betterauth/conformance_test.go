@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/authport/authport"
@@ -61,4 +62,27 @@ func TestConformance(t *testing.T) {
 		}
 		conformance.Run(t, s.Harness(t, a, open, betterauthtest.ModeJWT, keys))
 	})
+}
+
+// TestEquivalence records the equivalence stories with the session cookie
+// and with the bearer plugin's token: one provider, two ways of presenting
+// its session, so the transcripts must not differ at all.
+func TestEquivalence(t *testing.T) {
+	s := betterauthtest.Connect(t)
+	var hs []conformance.Harness
+	for _, m := range []betterauthtest.Mode{betterauthtest.ModeCookie, betterauthtest.ModeBearer} {
+		cfg := dbConfig(t, s, nil)
+		a, err := betterauth.New(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open := func() (authport.Authenticator, error) { return betterauth.New(context.Background(), cfg) }
+		hs = append(hs, s.Harness(t, a, open, m, nil))
+	}
+	trs := conformance.RunEquivalence(t, nil, hs...)
+	for _, tr := range trs {
+		if v, _ := tr.Get("Expired/Verify"); !strings.Contains(v, "expired") {
+			t.Errorf("%s: Expired/Verify = %q, want an expired session refused as expired", tr.Name, v)
+		}
+	}
 }

@@ -95,7 +95,9 @@ func (p *KeyProxy) SetDown(down bool) { p.down.Store(down) }
 //     then /organization/set-active; the access token is the session
 //     cookie's value, the bearer plugin's set-auth-token, or GET
 //     /api/auth/token's JWT;
-//   - RevokeSession: the admin plugin's revokeUserSessions.
+//   - RevokeSession: the admin plugin's revokeUserSessions;
+//   - ExpireSession (cookie and bearer modes): the session's expiry moved
+//     into the past in the library's database.
 func (s *Server) Harness(t testing.TB, a *betterauth.Authenticator, newAuth func() (authport.Authenticator, error), m Mode, keys *KeyProxy) conformance.Harness {
 	var mu sync.Mutex
 	orgs := map[string]string{} // email -> organisation id
@@ -157,6 +159,20 @@ func (s *Server) Harness(t testing.TB, a *betterauth.Authenticator, newAuth func
 			t.Fatalf("betterauthtest: forger: %v", err)
 		}
 		h.Forger = f
+	}
+	if m != ModeJWT {
+		// A session token names its row: expire it in the library's store.
+		h.ExpireSession = func(ctx context.Context, tok *authport.Tokens) error {
+			v, err := url.PathUnescape(tok.AccessToken)
+			if err != nil {
+				return err
+			}
+			i := strings.LastIndexByte(v, '.')
+			if i < 0 {
+				return errors.New("betterauthtest: not a signed session token")
+			}
+			return s.Expire(ctx, v[:i])
+		}
 	}
 	if m == ModeJWT {
 		h.NotApplicable = map[string]string{
