@@ -13,7 +13,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authport/authport"
-	"github.com/authport/authport/internal/claimpath"
 	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
@@ -115,6 +114,9 @@ type Config struct {
 	// HTTPClient makes every request to Auth0 (default: a client with a
 	// 10 s timeout). Redirects to another host are refused.
 	HTTPClient *http.Client
+	// HTTPTimeout bounds each call to the provider (default: HTTPClient's
+	// own Timeout when set, else 10 s).
+	HTTPTimeout time.Duration
 	// CustomClaims, if set, is called for every newly verified token; the
 	// claims are decoded into the value it returns and its Validate is
 	// called on every Verify and ValidateToken, exactly as
@@ -156,7 +158,7 @@ var _ interface {
 } = (*Authenticator)(nil)
 
 func misconfigured(reason string) error {
-	return authport.NewError(authport.ErrMisconfigured, Name, "configure", reason)
+	return authport.NewError(authport.ErrMisconfigured, Name, authport.OpConfigure, reason)
 }
 
 // New returns an Authenticator for cfg. It makes no network request:
@@ -231,7 +233,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		a.issuer = cfg.Issuer
 	}
 
-	a.client = httpclient.New(cfg.HTTPClient, 0)
+	a.client = httpclient.New(cfg.HTTPClient, cfg.HTTPTimeout)
 
 	jwksURL := ""
 	if cfg.JWKSURL != "" {
@@ -324,7 +326,7 @@ func (a *Authenticator) KeyFetches() int64 { return a.keys.Fetches() }
 // until they expire.
 func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*authport.Session, error) {
 	if c.Token == "" {
-		return nil, authport.NewError(authport.ErrNoCredential, Name, "verify", "no token")
+		return nil, authport.NewError(authport.ErrNoCredential, Name, authport.OpVerify, "no token")
 	}
 	s, err := a.v.Session(ctx, c.Token)
 	if err != nil {
@@ -341,10 +343,10 @@ func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*aut
 func (a *Authenticator) validateCustom(ctx context.Context, s *authport.Session) error {
 	vc, ok := s.Native.(*validator.ValidatedClaims)
 	if !ok || vc.CustomClaims == nil {
-		return authport.NewError(authport.ErrInvalidCredential, Name, "verify", "custom claims missing")
+		return authport.NewError(authport.ErrInvalidCredential, Name, authport.OpVerify, "custom claims missing")
 	}
 	if err := vc.CustomClaims.Validate(ctx); err != nil {
-		return &authport.Error{Kind: authport.ErrInvalidCredential, Provider: Name, Op: "verify", Reason: "custom claims not validated", Err: err}
+		return &authport.Error{Kind: authport.ErrInvalidCredential, Provider: Name, Op: authport.OpVerify, Reason: "custom claims not validated", Err: err}
 	}
 	return nil
 }
@@ -372,97 +374,4 @@ func (a *Authenticator) Describe() authport.Description {
 		}
 	}
 	return d
-}
-
-// oidcScopes are left out of Session.Permissions.
-var oidcScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
-
-func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) {
-	azp := c.String("azp")
-	clientID := c.String("client_id")
-	if len(a.parties) > 0 {
-		// azp (Auth0 profile) or client_id (RFC 9068 profile) must be
-		// present, and every one present must be allowed.
-		if (azp == "" && clientID == "") ||
-			(azp != "" && !slices.Contains(a.parties, azp)) ||
-			(clientID != "" && !slices.Contains(a.parties, clientID)) {
-			return nil, authport.NewError(authport.ErrInvalidCredential, Name, "verify", "authorized party not accepted")
-		}
-	}
-	perms := c.Strings("permissions")
-	scope := c.String("scope")
-	all := make([]string, 0, len(perms)+4)
-	for _, p := range perms {
-		if !slices.Contains(all, p) {
-			all = append(all, p)
-		}
-	}
-	for _, p := range strings.Fields(scope) {
-		if !slices.Contains(oidcScopes, p) && !slices.Contains(all, p) {
-			all = append(all, p)
-		}
-	}
-	var roles []string
-	if a.cfg.RolesClaim != "" {
-		roles = claimpath.Strings(c.Raw, a.cfg.RolesClaim)
-	}
-	email := c.String("email")
-	if a.cfg.EmailClaim != "" {
-		if e := c.String(a.cfg.EmailClaim); e != "" {
-			email = e
-		}
-	}
-	claims := &Claims{
-		Scope:           scope,
-		Permissions:     perms,
-		Roles:           roles,
-		AuthorizedParty: azp,
-		ClientID:        clientID,
-		GrantType:       c.String("gty"),
-		OrgID:           c.String("org_id"),
-		OrgName:         c.String("org_name"),
-		SessionID:       c.String("sid"),
-		Raw:             c.Raw,
-	}
-	vc := &validator.ValidatedClaims{
-		CustomClaims: claims,
-		RegisteredClaims: validator.RegisteredClaims{
-			Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience, ID: c.JTI,
-			Expiry: unix(c.ExpiresAt), NotBefore: unix(c.NotBefore), IssuedAt: unix(c.IssuedAt),
-		},
-	}
-	if a.cfg.CustomClaims != nil {
-		cc, err := decodeCustom(a.cfg.CustomClaims, c.Raw)
-		if err != nil {
-			return nil, err
-		}
-		vc.CustomClaims = cc
-	}
-	s := &authport.Session{
-		Provider:      Name,
-		Issuer:        c.Issuer,
-		UserID:        c.Subject,
-		SessionID:     claims.SessionID,
-		TokenID:       c.JTI,
-		Email:         email,
-		EmailVerified: c.Bool("email_verified"),
-		OrgID:         claims.OrgID,
-		OrgSlug:       claims.OrgName,
-		Roles:         roles,
-		Permissions:   all,
-		Scopes:        claimpath.Words(scope),
-		AuthMethods:   c.Strings("amr"),
-		IssuedAt:      c.IssuedAt,
-		ExpiresAt:     c.ExpiresAt,
-		Claims:        c.Raw,
-		Native:        vc,
-	}
-	return s, nil
-}
-
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
 }

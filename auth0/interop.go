@@ -78,14 +78,14 @@ func (a *Authenticator) ValidateToken(ctx context.Context, token string) (any, e
 func decodeCustom(newClaims func() validator.CustomClaims, raw map[string]any) (validator.CustomClaims, error) {
 	cc := newClaims()
 	if cc == nil {
-		return nil, authport.NewError(authport.ErrMisconfigured, Name, "verify", "Config.CustomClaims returned nil")
+		return nil, authport.NewError(authport.ErrMisconfigured, Name, authport.OpVerify, "Config.CustomClaims returned nil")
 	}
 	b, err := json.Marshal(raw)
 	if err == nil {
 		err = json.Unmarshal(b, cc)
 	}
 	if err != nil {
-		return nil, &authport.Error{Kind: authport.ErrInvalidCredential, Provider: Name, Op: "verify", Reason: "claims do not fit the custom claims type", Err: err}
+		return nil, &authport.Error{Kind: authport.ErrInvalidCredential, Provider: Name, Op: authport.OpVerify, Reason: "claims do not fit the custom claims type", Err: err}
 	}
 	return cc, nil
 }

@@ -36,18 +36,18 @@ func (a *Authenticator) needClient(op string) error {
 // [&organization=…][&screen_hint=signup]. State and a PKCE challenge are
 // required.
 func (a *Authenticator) AuthorizeURL(ctx context.Context, r authport.AuthorizeRequest) (string, error) {
-	if err := a.needClient("login"); err != nil {
+	if err := a.needClient(authport.OpSignIn); err != nil {
 		return "", err
 	}
 	if r.State == "" || r.CodeChallenge == "" {
-		return "", authport.NewError(authport.ErrInvalidInput, Name, "login", "state and a PKCE code challenge are required")
+		return "", authport.NewError(authport.ErrInvalidInput, Name, authport.OpSignIn, "state and a PKCE code challenge are required")
 	}
 	redirect := r.RedirectURI
 	if redirect == "" {
 		redirect = a.cfg.CallbackURL
 	}
 	if redirect == "" {
-		return "", authport.NewError(authport.ErrMisconfigured, Name, "login", "no redirect URI (set AUTH0_CALLBACK_URL)")
+		return "", authport.NewError(authport.ErrMisconfigured, Name, authport.OpSignIn, "no redirect URI (set AUTH0_CALLBACK_URL)")
 	}
 	oc := a.oauth
 	oc.RedirectURL = redirect
@@ -69,7 +69,7 @@ func (a *Authenticator) AuthorizeURL(ctx context.Context, r authport.AuthorizeRe
 // code at /oauth/token with the PKCE verifier. Comparing the callback's
 // state with the one sent is the caller's job (authport's handlers do it).
 func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*authport.Tokens, error) {
-	if err := a.needClient("callback"); err != nil {
+	if err := a.needClient(authport.OpSignIn); err != nil {
 		return nil, err
 	}
 	if e := c.Query.Get("error"); e != "" {
@@ -77,10 +77,10 @@ func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*aut
 	}
 	code := c.Query.Get("code")
 	if code == "" || len(c.Query["code"]) != 1 {
-		return nil, authport.NewError(authport.ErrInvalidInput, Name, "callback", "the callback has no code")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, authport.OpSignIn, "the callback has no code")
 	}
 	if c.CodeVerifier == "" {
-		return nil, authport.NewError(authport.ErrInvalidInput, Name, "callback", "no PKCE code verifier")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, authport.OpSignIn, "no PKCE code verifier")
 	}
 	oc := a.oauth
 	oc.RedirectURL = c.RedirectURI
@@ -89,23 +89,9 @@ func (a *Authenticator) Exchange(ctx context.Context, c authport.Callback) (*aut
 	}
 	t, err := oc.Exchange(a.ctx(ctx), code, oauth2.VerifierOption(c.CodeVerifier))
 	if err != nil {
-		return nil, a.tokenError("callback", err)
+		return nil, a.tokenError(authport.OpSignIn, err)
 	}
-	return a.tokens(ctx, "callback", t)
-}
-
-// callbackError maps the error parameter of an /authorize callback.
-func callbackError(code string) error {
-	k := authport.ErrInvalidCredential
-	switch code {
-	case "invalid_request":
-		k = authport.ErrInvalidInput
-	case "server_error", "temporarily_unavailable":
-		k = authport.ErrProviderUnavailable
-	case "unauthorized_client", "unsupported_response_type", "invalid_scope":
-		k = authport.ErrMisconfigured
-	}
-	return authport.NewError(k, Name, "callback", "Auth0 answered "+quoteCode(code))
+	return a.tokens(ctx, authport.OpSignIn, t)
 }
 
 // SignInWithPassword implements authport.PasswordSignIn with Auth0's
@@ -113,11 +99,11 @@ func callbackError(code string) error {
 // Config.Audiences, scope Config.Scopes). A wrong password and an unknown
 // email both give ErrInvalidCredential.
 func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password string) (*authport.Tokens, error) {
-	if err := a.needClient("sign-in"); err != nil {
+	if err := a.needClient(authport.OpSignIn); err != nil {
 		return nil, err
 	}
 	if email == "" || password == "" {
-		return nil, authport.NewError(authport.ErrInvalidInput, Name, "sign-in", "email and password are required")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, authport.OpSignIn, "email and password are required")
 	}
 	oc := a.oauth // no RedirectURL: the grant takes none
 	t, err := oc.Exchange(a.ctx(ctx), "",
@@ -129,9 +115,9 @@ func (a *Authenticator) SignInWithPassword(ctx context.Context, email, password 
 		oauth2.SetAuthURLParam("scope", strings.Join(a.cfg.Scopes, " ")),
 	)
 	if err != nil {
-		return nil, a.tokenError("sign-in", err)
+		return nil, a.tokenError(authport.OpSignIn, err)
 	}
-	return a.tokens(ctx, "sign-in", t)
+	return a.tokens(ctx, authport.OpSignIn, t)
 }
 
 // CanContinue implements authport.ActionContinuer: ContinueSignIn can
@@ -150,18 +136,18 @@ func (a *Authenticator) CanContinue(e *authport.ActionError) bool {
 // one-time-password factor. A wrong code or an expired or unknown
 // mfa_token is ErrInvalidCredential.
 func (a *Authenticator) ContinueSignIn(ctx context.Context, e *authport.ActionError, in authport.ActionInput) (*authport.Tokens, error) {
-	if err := a.needClient("continue"); err != nil {
+	if err := a.needClient(authport.OpSignIn); err != nil {
 		return nil, err
 	}
 	if e == nil || e.Action != authport.ActionMFA || e.Provider != Name {
-		return nil, authport.NewError(authport.ErrUnsupported, Name, "continue", "only Auth0's mfa_required can be continued")
+		return nil, authport.NewError(authport.ErrUnsupported, Name, authport.OpSignIn, "only Auth0's mfa_required can be continued")
 	}
 	code := strings.TrimSpace(in.Code)
 	switch {
 	case e.PendingToken == "" || code == "":
-		return nil, authport.NewError(authport.ErrInvalidInput, Name, "continue", "the mfa_token and a one-time code are required")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, authport.OpSignIn, "the mfa_token and a one-time code are required")
 	case len(code) > 64 || len(e.PendingToken) > 4096:
-		return nil, authport.NewError(authport.ErrInvalidCredential, Name, "continue", "one-time code or mfa_token too long")
+		return nil, authport.NewError(authport.ErrInvalidCredential, Name, authport.OpSignIn, "one-time code or mfa_token too long")
 	}
 	oc := a.oauth
 	t, err := oc.Exchange(a.ctx(ctx), "",
@@ -170,28 +156,28 @@ func (a *Authenticator) ContinueSignIn(ctx context.Context, e *authport.ActionEr
 		oauth2.SetAuthURLParam("otp", code),
 	)
 	if err != nil {
-		return nil, a.tokenError("continue", err)
+		return nil, a.tokenError(authport.OpSignIn, err)
 	}
-	return a.tokens(ctx, "continue", t)
+	return a.tokens(ctx, authport.OpSignIn, t)
 }
 
 // SignUp implements authport.SignUp when Config.AllowSignUp is set: it
 // creates the user in Config.Realm with POST /dbconnections/signup, then
 // signs them in with the password-realm grant.
 func (a *Authenticator) SignUp(ctx context.Context, email, password string) (*authport.Tokens, error) {
-	if err := a.needClient("signup"); err != nil {
+	if err := a.needClient(authport.OpSignUp); err != nil {
 		return nil, err
 	}
 	if !a.cfg.AllowSignUp {
-		return nil, authport.NewError(authport.ErrUnsupported, Name, "signup", "sign-up is disabled (AUTH0_ALLOW_SIGNUP)")
+		return nil, authport.NewError(authport.ErrUnsupported, Name, authport.OpSignUp, "sign-up is disabled (AUTH0_ALLOW_SIGNUP)")
 	}
 	if email == "" || password == "" {
-		return nil, authport.NewError(authport.ErrInvalidInput, Name, "signup", "email and password are required")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, authport.OpSignUp, "email and password are required")
 	}
 	body, _ := json.Marshal(map[string]string{
 		"client_id": a.cfg.ClientID, "email": email, "password": password, "connection": a.cfg.Realm,
 	})
-	if err := a.post(ctx, "signup", "/dbconnections/signup", "application/json", body); err != nil {
+	if err := a.post(ctx, authport.OpSignUp, "/dbconnections/signup", "application/json", body); err != nil {
 		return nil, err
 	}
 	return a.SignInWithPassword(ctx, email, password)
@@ -201,15 +187,15 @@ func (a *Authenticator) SignUp(ctx context.Context, email, password string) (*au
 // refresh-token rotation on, the returned Tokens carry the new refresh
 // token and the old one is spent.
 func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*authport.Tokens, error) {
-	if err := a.needClient("refresh"); err != nil {
+	if err := a.needClient(authport.OpRefresh); err != nil {
 		return nil, err
 	}
 	if refreshToken == "" {
-		return nil, authport.NewError(authport.ErrInvalidInput, Name, "refresh", "no refresh token")
+		return nil, authport.NewError(authport.ErrInvalidInput, Name, authport.OpRefresh, "no refresh token")
 	}
 	t, err := a.oauth.TokenSource(a.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
-		return nil, a.tokenError("refresh", err)
+		return nil, a.tokenError(authport.OpRefresh, err)
 	}
 	return a.tokens(ctx, "refresh", t)
 }
@@ -223,7 +209,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string) (*auth
 // the local denial. Browsers should also be sent to LogoutURL to end the
 // Auth0 session (authport.Web's POST /logout does).
 func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *authport.Tokens) error {
-	if err := a.needClient("revoke"); err != nil {
+	if err := a.needClient(authport.OpRevoke); err != nil {
 		return err
 	}
 	if s != nil && !s.ExpiresAt.IsZero() {
@@ -235,7 +221,7 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 		}
 	}
 	if t == nil || t.RefreshToken == "" {
-		return authport.NewError(authport.ErrInvalidInput, Name, "revoke", "no refresh token to revoke; the access token stays valid until it expires")
+		return authport.NewError(authport.ErrInvalidInput, Name, authport.OpRevoke, "no refresh token to revoke; the access token stays valid until it expires")
 	}
 	form := url.Values{"client_id": {a.cfg.ClientID}, "token": {t.RefreshToken}}
 	if a.cfg.ClientSecret != "" {
@@ -254,14 +240,14 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 // client id (AUTH0_CLIENT_ID) it is ErrUnsupported; a returnTo that is not
 // an absolute http(s) URL is ErrInvalidInput.
 func (a *Authenticator) LogoutURL(_ context.Context, _ *authport.Session, returnTo string) (string, error) {
-	if err := a.needClient("logout"); err != nil {
+	if err := a.needClient(authport.OpRevoke); err != nil {
 		return "", err
 	}
 	q := url.Values{"client_id": {a.cfg.ClientID}}
 	if returnTo != "" {
 		u, err := url.Parse(returnTo)
 		if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
-			return "", authport.NewError(authport.ErrInvalidInput, Name, "logout", "returnTo must be an absolute http(s) URL")
+			return "", authport.NewError(authport.ErrInvalidInput, Name, authport.OpRevoke, "returnTo must be an absolute http(s) URL")
 		}
 		q.Set("returnTo", returnTo)
 	}
@@ -290,71 +276,6 @@ func (a *Authenticator) tokens(ctx context.Context, op string, t *oauth2.Token) 
 		out.ExpiresAt = s.ExpiresAt
 	}
 	return out, nil
-}
-
-// authError is Auth0's error body: the OAuth shape on /oauth/*, the
-// {"code","description"} shape on /dbconnections/*.
-type authError struct {
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description"`
-	Code             string `json:"code"`
-	MFAToken         string `json:"mfa_token"`
-}
-
-// kindFor maps an Auth0 error code and HTTP status to an authport kind.
-func kindFor(code string, status int) *authport.Kind {
-	switch code {
-	case "too_many_attempts", "too_many_requests":
-		return authport.ErrRateLimited
-	case "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "endpoint_disabled":
-		return authport.ErrMisconfigured
-	case "access_denied":
-		if status == http.StatusUnauthorized {
-			return authport.ErrMisconfigured // client authentication failed
-		}
-		return authport.ErrInvalidCredential
-	case "invalid_request", "invalid_signup", "user_exists", "username_exists", "invalid_password", "password_leaked", "password_dictionary_error", "password_no_user_info_error", "password_strength_error", "bad.email", "bad.password":
-		return authport.ErrInvalidInput
-	case "temporarily_unavailable", "server_error":
-		return authport.ErrProviderUnavailable
-	}
-	switch {
-	case status == http.StatusTooManyRequests:
-		return authport.ErrRateLimited
-	case status >= 500 || status == 0:
-		return authport.ErrProviderUnavailable
-	}
-	return authport.ErrInvalidCredential
-}
-
-// tokenError maps an x/oauth2 error.
-func (a *Authenticator) tokenError(op string, err error) error {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		return &authport.Error{Kind: authport.ErrProviderUnavailable, Provider: Name, Op: op, Reason: "token request failed", Err: safetext.Redact(err)}
-	}
-	status := 0
-	if re.Response != nil {
-		status = re.Response.StatusCode
-	}
-	code := re.ErrorCode
-	if code == "mfa_required" {
-		var body authError
-		_ = json.Unmarshal(re.Body, &body)
-		return &authport.ActionError{Action: authport.ActionMFA, Provider: Name, PendingToken: body.MFAToken}
-	}
-	reason := fmt.Sprintf("Auth0 answered %d", status)
-	if code != "" {
-		reason += " " + quoteCode(code)
-	}
-	if k := kindFor(code, status); k != authport.ErrRateLimited {
-		return authport.NewError(k, Name, op, reason)
-	}
-	var h http.Header
-	if re.Response != nil {
-		h = re.Response.Header
-	}
-	return authport.NewRateLimitError(Name, op, reason, retryafter.Parse(h, a.cfg.Clock()))
 }
 
 // post sends body to path and maps an error answer.
@@ -389,18 +310,4 @@ func (a *Authenticator) post(ctx context.Context, op, path, ctype string, body [
 	}
 	// Auth0 says when its budget refills in X-RateLimit-Reset.
 	return authport.NewRateLimitError(Name, op, reason, retryafter.Parse(resp.Header, a.cfg.Clock()))
-}
-
-// quoteCode quotes an error code for an error text, refusing anything that
-// is not a short code.
-func quoteCode(code string) string {
-	if len(code) > 64 {
-		return "(long error code)"
-	}
-	for _, r := range code {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
-			return "(malformed error code)"
-		}
-	}
-	return `"` + code + `"`
 }
