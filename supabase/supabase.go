@@ -112,6 +112,9 @@ type Config struct {
 	// HTTPClient carries every call: the SDK's and the JWKS fetch. Its
 	// Timeout bounds one call (default 10 s).
 	HTTPClient *http.Client
+	// HTTPTimeout bounds each call to the provider (default: HTTPClient's
+	// own Timeout when set, else 10 s).
+	HTTPTimeout time.Duration
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
 	// Logger receives key-refresh failures (default slog.Default()).
@@ -207,7 +210,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if a.cfg.Clock == nil {
 		a.cfg.Clock = time.Now
 	}
-	a.http = httpclient.New(cfg.HTTPClient, 0)
+	a.http = httpclient.New(cfg.HTTPClient, cfg.HTTPTimeout)
 	a.transport = a.http.Transport
 	if a.transport == nil {
 		a.transport = http.DefaultTransport

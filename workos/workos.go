@@ -89,6 +89,9 @@ type Config struct {
 	// HTTPClient makes every call to WorkOS, SDK and key set alike
 	// (default: a client with a 10 s timeout).
 	HTTPClient *http.Client
+	// HTTPTimeout bounds each call to the provider (default: HTTPClient's
+	// own Timeout when set, else 10 s).
+	HTTPTimeout time.Duration
 	// Leeway is the clock-skew allowance for exp, nbf and iat (default
 	// 30 s, at most 5 min).
 	Leeway time.Duration
@@ -192,7 +195,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	hc := httpclient.New(cfg.HTTPClient, 0)
+	hc := httpclient.New(cfg.HTTPClient, cfg.HTTPTimeout)
 
 	client := usermanagement.NewClient(cfg.APIKey)
 	client.Endpoint = base
