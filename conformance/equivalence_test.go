@@ -60,11 +60,11 @@ func TestCompare(t *testing.T) {
 		used     []int
 	}{
 		{"none declared", nil, 3, nil},
-		{"exact key", []conformance.Difference{{"clerk", "A/status", "r"}}, 2, []int{0}},
-		{"key prefix", []conformance.Difference{{"clerk", "A/", "r"}, {"clerk", "C", "r"}, {"clerk", "D", "r"}}, 0, []int{0, 1, 2}},
-		{"other harness", []conformance.Difference{{"auth0", "A/", "r"}}, 3, nil},
-		{"harness prefix", []conformance.Difference{{"cl-", "A/", "r"}}, 3, nil},
-		{"prefix needs slash", []conformance.Difference{{"clerk", "A", "r"}}, 3, nil},
+		{"exact key", []conformance.Difference{{Harness: "clerk", Key: "A/status", Reason: "r"}}, 2, []int{0}},
+		{"key prefix", []conformance.Difference{{Harness: "clerk", Key: "A/", Reason: "r"}, {Harness: "clerk", Key: "C", Reason: "r"}, {Harness: "clerk", Key: "D", Reason: "r"}}, 0, []int{0, 1, 2}},
+		{"other harness", []conformance.Difference{{Harness: "auth0", Key: "A/", Reason: "r"}}, 3, nil},
+		{"harness prefix", []conformance.Difference{{Harness: "cl-", Key: "A/", Reason: "r"}}, 3, nil},
+		{"prefix needs slash", []conformance.Difference{{Harness: "clerk", Key: "A", Reason: "r"}}, 3, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
