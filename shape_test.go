@@ -36,7 +36,7 @@ var synonyms = map[string]string{
 // adapter never goes here.
 var notYetShaped = map[string]string{
 	"oidc":     "calls live in flows.go; no doc.go, claims.go or errors.go; no CacheSize or HTTPTimeout",
-	"firebase": "calls live in flows.go; no claims.go or errors.go; SessionCookieTTL and RolesClaims; no HTTPTimeout",
+	"firebase": "Config.RolesClaims is a list of claims, not yet one RolesClaim",
 	"diy":      "a backend rather than a provider client: its files and Config (AccessTokenTTL, Audience, Now) predate the shape",
 }
 

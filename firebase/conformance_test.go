@@ -32,7 +32,7 @@ func TestConformance(t *testing.T) {
 		t.Run(mode(ttl)+"/RealEmulator", func(t *testing.T) {
 			emu := realEmulator(t)
 			cfg := emu.Config()
-			cfg.SessionCookieTTL = ttl
+			cfg.TokenLifetime = ttl
 			a, err := firebase.New(t.Context(), cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -42,7 +42,7 @@ func TestConformance(t *testing.T) {
 		t.Run(mode(ttl)+"/Signed", func(t *testing.T) {
 			e := signedEmulator(t)
 			cfg := e.Config()
-			cfg.SessionCookieTTL = ttl
+			cfg.TokenLifetime = ttl
 			open := func() (authport.Authenticator, error) { return firebase.New(context.Background(), cfg) }
 			a, err := firebase.New(t.Context(), cfg)
 			if err != nil {

@@ -90,7 +90,7 @@
 //
 // Tokens.AccessToken is the ID token by default (ExpiresAt one hour; the
 // handlers refresh it through the refresh token, which also enforces
-// revocation within the hour). With Config.SessionCookieTTL it is instead a
+// revocation within the hour). With Config.TokenLifetime it is instead a
 // session cookie of that lifetime minted with the SDK's SessionCookie
 // (IDToken keeps the ID token): fewer refreshes, but a revocation reaches
 // other processes only through VerifyStrict or the cookie's expiry.
@@ -110,7 +110,7 @@
 // Revoke it refuses the user's older tokens at once (an in-memory list
 // keyed by user id), but other processes accept them until they expire —
 // one hour for ID tokens, the cookie lifetime for session cookies (up to 14
-// days). Describe().RevocationDelay says one hour, or SessionCookieTTL in
+// days). Describe().RevocationDelay says one hour, or TokenLifetime in
 // cookie mode. Use authport.Config.Strict (VerifyStrict on every request)
 // where that window is too long.
 //

@@ -46,7 +46,7 @@ func ExampleNew() {
 
 // ExampleConfig_sessionCookie signs in with session cookies: the access
 // token is a Firebase session cookie minted by the Admin SDK from the ID
-// token, valid for SessionCookieTTL.
+// token, valid for TokenLifetime.
 func ExampleConfig_sessionCookie() {
 	emu, err := firebasetest.Start(firebasetest.Options{})
 	if err != nil {
@@ -59,7 +59,7 @@ func ExampleConfig_sessionCookie() {
 
 	ctx := context.Background()
 	cfg := emu.Config()
-	cfg.SessionCookieTTL = 14 * 24 * time.Hour
+	cfg.TokenLifetime = 14 * 24 * time.Hour
 	a, err := firebase.New(ctx, cfg)
 	if err != nil {
 		log.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/authport/authport"
-	"github.com/authport/authport/internal/claimpath"
 	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
 	"github.com/authport/authport/internal/keyset"
@@ -87,11 +85,11 @@ type Config struct {
 	// which is the only place the Admin SDK reads it. Never set it in
 	// production.
 	EmulatorHost string
-	// SessionCookieTTL, when positive, makes sign-in, sign-up and refresh
+	// TokenLifetime, when positive, makes sign-in, sign-up and refresh
 	// return a Firebase session cookie of this lifetime as
 	// Tokens.AccessToken (5 minutes to 14 days) instead of the one-hour ID
 	// token (FIREBASE_SESSION_COOKIE_TTL, a Go duration such as "336h").
-	SessionCookieTTL time.Duration
+	TokenLifetime time.Duration
 	// CookieName is the provider cookie the middleware reads a session
 	// cookie (or ID token) from (FIREBASE_COOKIE_NAME; default
 	// "__session"; "-" reads none).
@@ -122,6 +120,9 @@ type Config struct {
 	// the REST calls (default: a client with a 10 s timeout). It is not
 	// given to the Admin SDK, whose client carries its credentials.
 	HTTPClient *http.Client
+	// HTTPTimeout bounds each call to the provider (default: HTTPClient's
+	// own Timeout when set, else 10 s).
+	HTTPTimeout time.Duration
 	// ClientOptions are passed to the Admin SDK (firebase.NewApp), for
 	// example option.WithCredentialsJSON or option.WithHTTPClient.
 	ClientOptions []option.ClientOption
@@ -190,8 +191,8 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 			return nil, misconfigured(EnvEmulatorHost + " must be host:port")
 		}
 	}
-	if cfg.SessionCookieTTL != 0 && (cfg.SessionCookieTTL < MinSessionCookieTTL || cfg.SessionCookieTTL > MaxSessionCookieTTL) {
-		return nil, misconfigured("SessionCookieTTL must be between 5m and 336h (FIREBASE_SESSION_COOKIE_TTL)")
+	if cfg.TokenLifetime != 0 && (cfg.TokenLifetime < MinSessionCookieTTL || cfg.TokenLifetime > MaxSessionCookieTTL) {
+		return nil, misconfigured("TokenLifetime must be between 5m and 336h (FIREBASE_SESSION_COOKIE_TTL)")
 	}
 	if cfg.Leeway < 0 || cfg.Leeway > jwtcore.MaxLeeway {
 		return nil, misconfigured("Leeway must be between 0 and 5m")
@@ -242,7 +243,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		emulator:  cfg.EmulatorHost != "",
 	}
 	// REST calls are POSTs to fixed endpoints: never follow a redirect.
-	a.http = httpclient.NoRedirect(cfg.HTTPClient, 0)
+	a.http = httpclient.NoRedirect(cfg.HTTPClient, cfg.HTTPTimeout)
 
 	co := keyset.CacheOptions{Clock: cfg.Clock, Logger: cfg.Logger, Provider: Name}
 	a.idKeys = keyset.NewCache(keyset.NewHTTPFetcher(cfg.IDTokenCertURL, keyset.FormatX509Map, cfg.HTTPClient), co)
@@ -372,141 +373,13 @@ func (a *Authenticator) verifyEmulatorToken(ctx context.Context, token string) (
 	return a.toSession(c)
 }
 
-func invalid(reason string) error {
-	return authport.NewError(authport.ErrInvalidCredential, Name, "verify", reason)
-}
-
-// toSession applies the Firebase claim rules on top of the shared core's
-// and maps the claims.
-func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) {
-	if len(c.Subject) > maxUIDLen {
-		return nil, invalid("subject longer than 128 characters")
-	}
-	if _, ok := c.Raw["iat"]; !ok {
-		return nil, invalid("token has no iat")
-	}
-	authTime, ok := numeric(c.Raw["auth_time"])
-	if !ok {
-		return nil, invalid("token has no valid auth_time")
-	}
-	now := a.cfg.Clock()
-	if time.Unix(int64(authTime), 0).After(now.Add(a.v.Leeway())) {
-		return nil, invalid("auth_time in the future")
-	}
-	fbInfo := auth.FirebaseInfo{}
-	if v, present := c.Raw["firebase"]; present {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, invalid("malformed firebase claim")
-		}
-		if fbInfo.SignInProvider, ok = optString(m, "sign_in_provider"); !ok {
-			return nil, invalid("malformed firebase.sign_in_provider")
-		}
-		if fbInfo.Tenant, ok = optString(m, "tenant"); !ok {
-			return nil, invalid("malformed firebase.tenant")
-		}
-		if id, present := m["identities"]; present && id != nil {
-			if fbInfo.Identities, ok = id.(map[string]any); !ok {
-				return nil, invalid("malformed firebase.identities")
-			}
-		}
-	}
-	email, ok := optString(c.Raw, "email")
-	if !ok {
-		return nil, invalid("malformed email")
-	}
-	s := &authport.Session{
-		Provider:  Name,
-		Issuer:    c.Issuer,
-		UserID:    c.Subject,
-		Email:     email,
-		IssuedAt:  c.IssuedAt,
-		ExpiresAt: c.ExpiresAt,
-		Claims:    c.Raw,
-	}
-	if v, ok := c.Raw["email_verified"].(bool); ok {
-		s.EmailVerified = v
-	}
-	for _, name := range a.cfg.RolesClaims {
-		for _, r := range claimpath.Strings(c.Raw, name) {
-			if !contains(s.Roles, r) {
-				s.Roles = append(s.Roles, r)
-			}
-		}
-	}
-	s.Permissions = claimpath.Fields(c.Raw, a.cfg.PermissionsClaim)
-	s.OrgID = claimpath.String(c.Raw, a.cfg.OrgClaim)
-	if fbInfo.SignInProvider != "" {
-		s.AuthMethods = []string{fbInfo.SignInProvider}
-	}
-	if f, _ := c.Raw["firebase"].(map[string]any); f != nil {
-		if sf, _ := f["sign_in_second_factor"].(string); sf != "" {
-			s.AuthMethods = append(s.AuthMethods, "mfa:"+sf)
-		}
-	}
-	aud := ""
-	if len(c.Audience) > 0 {
-		aud = a.cfg.ProjectID
-	}
-	custom := make(map[string]any, len(c.Raw))
-	for k, v := range c.Raw {
-		switch k {
-		case "iss", "aud", "exp", "iat", "sub", "uid":
-		default:
-			custom[k] = v
-		}
-	}
-	s.Native = &auth.Token{
-		AuthTime: int64(authTime),
-		Issuer:   c.Issuer,
-		Audience: aud,
-		Expires:  c.ExpiresAt.Unix(),
-		IssuedAt: c.IssuedAt.Unix(),
-		Subject:  c.Subject,
-		UID:      c.Subject,
-		Firebase: fbInfo,
-		Claims:   custom,
-	}
-	return s, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// optString returns m[name] as a string; ok is false when it is present
-// and not a string (null counts as absent).
-func optString(m map[string]any, name string) (string, bool) {
-	v, present := m[name]
-	if !present || v == nil {
-		return "", true
-	}
-	s, ok := v.(string)
-	return s, ok
-}
-
-// numeric returns a JSON number claim as float64 when it is finite,
-// non-negative and below 2^53.
-func numeric(v any) (float64, bool) {
-	f, ok := v.(float64)
-	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f >= 1<<53 {
-		return 0, false
-	}
-	return f, true
-}
-
 // Describe implements authport.Describer.
 func (a *Authenticator) Describe() authport.Description {
 	d := authport.Description{RevocationDelay: idTokenLifetime, Unsupported: map[authport.Capability]string{
 		authport.CapRedirectSignIn: "Firebase signs users in with identity providers in its client SDK; send the resulting ID token (or a session cookie made from it)",
 	}}
-	if a.cfg.SessionCookieTTL > idTokenLifetime {
-		d.RevocationDelay = a.cfg.SessionCookieTTL
+	if a.cfg.TokenLifetime > idTokenLifetime {
+		d.RevocationDelay = a.cfg.TokenLifetime
 	}
 	if a.cfg.APIKey == "" {
 		noKey := "no Web API key is configured (" + EnvAPIKey + ")"
@@ -519,8 +392,8 @@ func (a *Authenticator) Describe() authport.Description {
 		d.Unsupported[authport.CapSignUp] = noAdmin
 		d.Unsupported[authport.CapRevoke] = noAdmin
 		d.Unsupported[authport.CapStrictVerify] = noAdmin
-		if a.cfg.SessionCookieTTL > 0 {
-			noCookie := noAdmin + ", so it cannot mint the session cookies Config.SessionCookieTTL asks for"
+		if a.cfg.TokenLifetime > 0 {
+			noCookie := noAdmin + ", so it cannot mint the session cookies Config.TokenLifetime asks for"
 			d.Unsupported[authport.CapPasswordSignIn] = noCookie
 			d.Unsupported[authport.CapRefresh] = noCookie
 		}

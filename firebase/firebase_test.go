@@ -86,8 +86,8 @@ func TestNewMisconfigured(t *testing.T) {
 		{"emulator only in Config", "", firebase.Config{ProjectID: project, EmulatorHost: "127.0.0.1:9099"}, "FIREBASE_AUTH_EMULATOR_HOST"},
 		{"emulator hosts differ", "127.0.0.1:9099", firebase.Config{ProjectID: project, EmulatorHost: "127.0.0.1:9100"}, "FIREBASE_AUTH_EMULATOR_HOST"},
 		{"emulator host not host:port", "http://x/", firebase.Config{ProjectID: project, EmulatorHost: "http://x/"}, "host:port"},
-		{"cookie TTL too short", "", firebase.Config{ProjectID: project, SessionCookieTTL: time.Minute}, "FIREBASE_SESSION_COOKIE_TTL"},
-		{"cookie TTL too long", "", firebase.Config{ProjectID: project, SessionCookieTTL: 15 * 24 * time.Hour}, "FIREBASE_SESSION_COOKIE_TTL"},
+		{"cookie TTL too short", "", firebase.Config{ProjectID: project, TokenLifetime: time.Minute}, "FIREBASE_SESSION_COOKIE_TTL"},
+		{"cookie TTL too long", "", firebase.Config{ProjectID: project, TokenLifetime: 15 * 24 * time.Hour}, "FIREBASE_SESSION_COOKIE_TTL"},
 		{"leeway too long", "", firebase.Config{ProjectID: project, Leeway: time.Hour}, "Leeway"},
 		{"credentials file missing", "", firebase.Config{ProjectID: project, CredentialsFile: "/nonexistent/secret-sa.json"}, "GOOGLE_APPLICATION_CREDENTIALS"},
 	}
@@ -120,7 +120,7 @@ func TestFromEnvAndURL(t *testing.T) {
 		}
 		fa := a.(*firebase.Authenticator)
 		cfg := fa.Config()
-		if cfg.ProjectID != project || cfg.APIKey != "k" || cfg.SessionCookieTTL != 48*time.Hour || !slices.Equal(cfg.RolesClaims, []string{"tier", "roles"}) {
+		if cfg.ProjectID != project || cfg.APIKey != "k" || cfg.TokenLifetime != 48*time.Hour || !slices.Equal(cfg.RolesClaims, []string{"tier", "roles"}) {
 			t.Fatalf("config %+v", cfg)
 		}
 		if !slices.Equal(fa.ProviderCookies(), []string{"session"}) {
@@ -147,7 +147,7 @@ func TestFromEnvAndURL(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := a.(*firebase.Authenticator).Config()
-		if cfg.APIKey != "secret-key" || cfg.SessionCookieTTL != time.Hour || cfg.Leeway != 10*time.Second || cfg.OrgClaim != "tenant_org" {
+		if cfg.APIKey != "secret-key" || cfg.TokenLifetime != time.Hour || cfg.Leeway != 10*time.Second || cfg.OrgClaim != "tenant_org" {
 			t.Fatalf("config %+v", cfg)
 		}
 	})
@@ -189,7 +189,7 @@ func TestDescribe(t *testing.T) {
 		t.Fatalf("revocation delay %v, want 1h (ID token lifetime)", d.RevocationDelay)
 	}
 	cfg = e.Config()
-	cfg.SessionCookieTTL = 72 * time.Hour
+	cfg.TokenLifetime = 72 * time.Hour
 	a, err = firebase.New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -555,7 +555,7 @@ func TestRefreshAndRevoke(t *testing.T) {
 func TestSessionCookieMode(t *testing.T) {
 	t.Setenv(firebase.EnvEmulatorHost, "")
 	e := firebasetest.New(t)
-	a := signedAdapter(t, e, func(c *firebase.Config) { c.SessionCookieTTL = 48 * time.Hour })
+	a := signedAdapter(t, e, func(c *firebase.Config) { c.TokenLifetime = 48 * time.Hour })
 	ctx := t.Context()
 	_, _ = e.CreateUser(firebasetest.NewUser{Email: "c@example.com", Password: "password1", Roles: []string{"admin"}})
 	tok, err := a.SignInWithPassword(ctx, "c@example.com", "password1")

@@ -32,7 +32,7 @@ func TestLive(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.EmulatorHost = ""
-			cfg.SessionCookieTTL = ttl
+			cfg.TokenLifetime = ttl
 			a, err := firebase.New(t.Context(), cfg)
 			if err != nil {
 				t.Fatal(err)

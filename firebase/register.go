@@ -51,7 +51,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if err != nil || d < 0 {
 			return Config{}, misconfigured(EnvSessionCookieTTL + " must be a duration such as 336h")
 		}
-		cfg.SessionCookieTTL = d
+		cfg.TokenLifetime = d
 	}
 	if cfg.ProjectID == "" {
 		return Config{}, misconfigured(EnvProjectID + " is not set")
@@ -93,7 +93,7 @@ func openURL(ctx context.Context, u *url.URL) (authport.Authenticator, error) {
 		PermissionsClaim: q.Get("permissions_claim"),
 		OrgClaim:         q.Get("org_claim"),
 	}
-	for name, dst := range map[string]*time.Duration{"session_cookie_ttl": &cfg.SessionCookieTTL, "leeway": &cfg.Leeway} {
+	for name, dst := range map[string]*time.Duration{"session_cookie_ttl": &cfg.TokenLifetime, "leeway": &cfg.Leeway} {
 		if v := q.Get(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {

@@ -39,7 +39,7 @@ const GapEmulatorUnsigned = "the Firebase Auth Emulator's tokens are unsigned (a
 //   - CreateUser: the Admin SDK's CreateUser, then SetCustomUserClaims with
 //     "roles", "permissions" and "org_id" when the user has them;
 //   - SignIn: accounts:signInWithPassword over REST, as Firebase's client
-//     SDKs do; with a.Config().SessionCookieTTL the ID token is turned into
+//     SDKs do; with a.Config().TokenLifetime the ID token is turned into
 //     a session cookie with the Admin SDK, as a server's session-login
 //     endpoint does;
 //   - RevokeSession: RevokeRefreshTokens, after waiting for the second
@@ -77,7 +77,7 @@ func Harness(t testing.TB, a *firebase.Authenticator, newAuth func() (authport.A
 	if a.EmulatorMode() {
 		name += "-emulator"
 	}
-	if cfg.SessionCookieTTL > 0 {
+	if cfg.TokenLifetime > 0 {
 		name += "-cookie"
 	}
 	h := conformance.Harness{
@@ -111,14 +111,14 @@ func Harness(t testing.TB, a *firebase.Authenticator, newAuth func() (authport.A
 		},
 		SignIn: func(ctx context.Context, u conformance.User) (*authport.Tokens, error) {
 			tok, err := SignInREST(ctx, hc, cfg.IdentityToolkitURL, cfg.APIKey, u.Email, u.Password)
-			if err != nil || cfg.SessionCookieTTL <= 0 {
+			if err != nil || cfg.TokenLifetime <= 0 {
 				return tok, err
 			}
-			cookie, err := client.SessionCookie(ctx, tok.IDToken, cfg.SessionCookieTTL)
+			cookie, err := client.SessionCookie(ctx, tok.IDToken, cfg.TokenLifetime)
 			if err != nil {
 				return nil, fmt.Errorf("firebasetest: SessionCookie: %w", err)
 			}
-			tok.AccessToken, tok.ExpiresAt = cookie, time.Now().Add(cfg.SessionCookieTTL)
+			tok.AccessToken, tok.ExpiresAt = cookie, time.Now().Add(cfg.TokenLifetime)
 			return tok, nil
 		},
 		RevokeSession: func(ctx context.Context, s *authport.Session) error {
@@ -168,7 +168,7 @@ func WaitNextSecond(ctx context.Context, t time.Time) error {
 // failing key endpoint.
 func (e *Emulator) Harness(t testing.TB, a *firebase.Authenticator, newAuth func() (authport.Authenticator, error)) conformance.Harness {
 	h := Harness(t, a, newAuth)
-	h.Forger = e.Forger(a.Config().SessionCookieTTL > 0)
+	h.Forger = e.Forger(a.Config().TokenLifetime > 0)
 	h.KeyFetches = e.KeyFetches
 	h.SetKeysDown = e.SetKeysDown
 	h.SetRateLimited = e.SetRateLimited // Google names no wait
