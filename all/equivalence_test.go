@@ -75,7 +75,7 @@ func oidcHarness(t *testing.T) conformance.Harness {
 func firebaseHarness(t *testing.T, cookieTTL time.Duration) conformance.Harness {
 	e := firebasetest.New(t)
 	cfg := e.Config()
-	cfg.SessionCookieTTL = cookieTTL
+	cfg.TokenLifetime = cookieTTL
 	open := func() (authport.Authenticator, error) { return firebase.New(context.Background(), cfg) }
 	a, err := firebase.New(t.Context(), cfg)
 	if err != nil {
