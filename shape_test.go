@@ -35,7 +35,6 @@ var synonyms = map[string]string{
 // entry is debt, to be removed when the adapter is converted. A new
 // adapter never goes here.
 var notYetShaped = map[string]string{
-	"oidc":     "calls live in flows.go; no doc.go, claims.go or errors.go; no CacheSize or HTTPTimeout",
 	"firebase": "Config.RolesClaims is a list of claims, not yet one RolesClaim",
 	"diy":      "a backend rather than a provider client: its files and Config (AccessTokenTTL, Audience, Now) predate the shape",
 }

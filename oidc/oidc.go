@@ -1,71 +1,3 @@
-// Package oidc is authport's adapter for any OpenID Connect issuer
-// (Keycloak, Okta, Auth0, Google, Dex, Zitadel, …), and the reference
-// adapter new providers are modelled on (docs/new-provider.md).
-//
-// [New] reads the issuer's discovery document
-// (/.well-known/openid-configuration), requires its "issuer" to equal
-// Config.Issuer exactly, and verifies JWT access tokens offline against the
-// issuer's JWKS through authport's shared verification core: algorithm
-// allow-list, exact issuer, audience any-of, optional azp allow-list, a
-// required "exp", one leeway, and the shared key-set cache (single flight,
-// rate-limited refresh on an unknown kid, stale keys kept while the
-// endpoint is down, fail closed when nothing is cached).
-//
-// The [Authenticator] implements every capability the issuer allows:
-//
-//   - RedirectSignIn: authorization code flow with PKCE S256 and state;
-//     the RFC 9207 "iss" response parameter is checked when present.
-//   - PasswordSignIn: the resource owner password grant, only when the
-//     discovery document lists it in grant_types_supported.
-//   - Refresher: the refresh_token grant (rotated tokens replace the old).
-//   - Revoker: RFC 7009 revocation when a revocation_endpoint exists; the
-//     session is also denied locally, so this process refuses it at once.
-//   - StrictVerifier: RFC 7662 introspection (with client credentials) or
-//     else the userinfo endpoint; an inactive token is ErrRevoked.
-//   - LogoutRedirector: OpenID Connect RP-Initiated Logout 1.0, only when
-//     the discovery document advertises an end_session_endpoint (else
-//     Describe lists it as unsupported): LogoutURL adds
-//     post_logout_redirect_uri (the absolute URL of
-//     authport.Config.AfterLogoutPath, which must be registered with the
-//     issuer as a post-logout redirect URI) and id_token_hint when the ID
-//     token is at hand (authport.IDTokenFrom; the session cookie keeps it
-//     unless it did not fit), else client_id. authport.Web's POST /logout
-//     sends browsers there after Revoke, which ends the issuer's own
-//     browser session.
-//
-// # Claims mapping
-//
-// UserID is "sub", SessionID "sid", TokenID "jti", Email "email",
-// EmailVerified "email_verified" (a bool or the string "true"), OrgID the
-// OrgClaim ("org_id"), Roles the RolesClaim ("roles"), Permissions the
-// PermissionsClaim ("permissions") plus the words of "scope", AuthMethods
-// "amr". Claim names may be dotted paths into objects ("realm_access.roles"
-// for Keycloak); a top-level claim whose name contains dots (a namespaced
-// Auth0 claim such as "https://example.com/roles") is found first.
-//
-// # Configuration
-//
-// From the environment (authport.FromEnv with AUTH_PROVIDER=oidc):
-// OIDC_ISSUER and OIDC_AUDIENCE (comma-separated) are required;
-// OIDC_CLIENT_ID and OIDC_CLIENT_SECRET enable the sign-in capabilities;
-// OIDC_AUTHORIZED_PARTIES, OIDC_ROLES_CLAIM, OIDC_PERMISSIONS_CLAIM,
-// OIDC_ORG_CLAIM and OIDC_SCOPES (comma- or space-separated) are optional.
-// By URL: oidc://issuer-host/path?audience=a,b&client_id=…&client_secret=…
-// (https is implied; insecure=1 selects http, for loopback test issuers
-// only), with authorized_parties, roles_claim, permissions_claim,
-// org_claim, scopes and leeway (a Go duration) as optional parameters.
-//
-// # Decisions
-//
-//   - Access tokens must be JWTs; opaque access tokens cannot be verified
-//     offline and are refused. Audiences is required so an ID token (whose
-//     "aud" is the client id) is not taken for an access token.
-//   - An http issuer is accepted only on a loopback host.
-//   - Discovery happens once, in New: a network failure there is
-//     ErrProviderUnavailable and a bad document ErrMisconfigured.
-//   - Comparing the callback's state with the one sent is the caller's job
-//     (authport.Handler does it); Exchange checks the code, the PKCE
-//     verifier and the issuer.
 package oidc
 
 import (
@@ -81,7 +13,6 @@ import (
 	"time"
 
 	"github.com/authport/authport"
-	"github.com/authport/authport/internal/claimpath"
 	"github.com/authport/authport/internal/config"
 	"github.com/authport/authport/internal/httpclient"
 	"github.com/authport/authport/internal/jwtcore"
@@ -129,6 +60,12 @@ type Config struct {
 	// HTTPClient makes every request to the issuer (default: a client
 	// with a 10 s timeout). Redirects to another host are refused.
 	HTTPClient *http.Client
+	// HTTPTimeout bounds each call to the provider (default: HTTPClient's
+	// own Timeout when set, else 10 s).
+	HTTPTimeout time.Duration
+	// CacheSize bounds the verified-token cache (0: the default size;
+	// negative: no cache).
+	CacheSize int
 	// Clock is the time source (default time.Now).
 	Clock func() time.Time
 	// Provider names the adapter in sessions and errors (default "oidc"),
@@ -195,10 +132,6 @@ var _ interface {
 // advertises it), "EdDSA" the older polymorphic one.
 var supportedAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "Ed25519", "EdDSA"}
 
-func misconfigured(provider, reason string) error {
-	return authport.NewError(authport.ErrMisconfigured, provider, "configure", reason)
-}
-
 // New discovers the issuer and returns an Authenticator for it.
 func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	if cfg.Provider == "" {
@@ -253,9 +186,9 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	}
 
 	a := &Authenticator{cfg: cfg, insecure: insecure}
-	base := httpclient.New(cfg.HTTPClient, 0)
+	base := httpclient.New(cfg.HTTPClient, cfg.HTTPTimeout)
 	a.client = base
-	a.noRedir = httpclient.NoRedirect(cfg.HTTPClient, 0)
+	a.noRedir = httpclient.NoRedirect(cfg.HTTPClient, cfg.HTTPTimeout)
 
 	if err := a.discover(ctx); err != nil {
 		return nil, err
@@ -280,7 +213,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	a.keys = keyset.NewCache(keyset.NewHTTPFetcher(a.meta.JWKSURI, keyset.FormatJWKS, base), keyset.CacheOptions{
 		Clock: cfg.Clock, Logger: cfg.Logger, Provider: p,
 	})
-	opts := jwtcore.Options{Provider: p, Leeway: cfg.Leeway, Clock: cfg.Clock, ToSession: a.toSession}
+	opts := jwtcore.Options{Provider: p, Leeway: cfg.Leeway, Clock: cfg.Clock, CacheSize: cfg.CacheSize, ToSession: a.toSession}
 	a.access, err = jwtcore.New(opts, jwtcore.Policy{
 		Issuer: cfg.Issuer, Audiences: cfg.Audiences, AuthorizedParties: cfg.AuthorizedParties,
 		Algorithms: a.cfg.Algorithms, Types: cfg.TokenTypes, Keys: a.keys,
@@ -378,34 +311,6 @@ func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*aut
 		return nil, authport.NewError(authport.ErrNoCredential, a.cfg.Provider, "verify", "no token")
 	}
 	return a.access.Session(ctx, c.Token)
-}
-
-func (a *Authenticator) toSession(c *jwtcore.Claims) (*authport.Session, error) {
-	s := &authport.Session{
-		Provider:    a.cfg.Provider,
-		Issuer:      c.Issuer,
-		UserID:      c.Subject,
-		SessionID:   c.String("sid"),
-		TokenID:     c.JTI,
-		Email:       c.String("email"),
-		OrgID:       claimpath.String(c.Raw, a.cfg.OrgClaim),
-		Roles:       claimpath.Strings(c.Raw, a.cfg.RolesClaim),
-		AuthMethods: c.Strings("amr"),
-		IssuedAt:    c.IssuedAt,
-		ExpiresAt:   c.ExpiresAt,
-		Claims:      c.Raw,
-	}
-	switch v := c.Raw["email_verified"].(type) {
-	case bool:
-		s.EmailVerified = v
-	case string:
-		s.EmailVerified = v == "true"
-	}
-	// OAuth scopes say what the client may ask for, not what the user may
-	// do: they stay in Scopes, never in Permissions.
-	s.Permissions = claimpath.Fields(c.Raw, a.cfg.PermissionsClaim)
-	s.Scopes = claimpath.Words(c.Raw["scope"])
-	return s, nil
 }
 
 // Describe implements authport.Describer.
