@@ -2,8 +2,6 @@ package authport_test
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -19,7 +17,7 @@ func TestDependencyIsolation(t *testing.T) {
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("the go command is not on PATH: %v", err)
 	}
 	const mod = "github.com/authport/authport"
 	forbidden := map[string]string{

@@ -137,8 +137,7 @@ func misconfigured(reason string) error {
 // set is fetched on first use (so a cold start does not depend on Clerk).
 // A missing or malformed setting is an error of kind ErrMisconfigured
 // naming its environment variable.
-func New(ctx context.Context, cfg Config) (*Authenticator, error) {
-	_ = ctx
+func New(_ context.Context, cfg Config) (*Authenticator, error) {
 	a := &Authenticator{}
 	cfg.SecretKey = strings.TrimSpace(cfg.SecretKey)
 	cfg.PublishableKey = strings.TrimSpace(cfg.PublishableKey)
