@@ -6,17 +6,12 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/authport/authport/diy"
-	"github.com/authport/authport/diy/internal/dbtest"
+	"github.com/authport/authport/diy/diytest"
 	"github.com/authport/authport/diy/pgstore"
-	"github.com/authport/authport/diy/redisstore"
-	"github.com/authport/authport/diy/sqlitestore"
 )
 
 // fastHash keeps tests quick; the real parameters are exercised by the
@@ -30,39 +25,8 @@ var modes = []diy.SessionMode{diy.ModeSession, diy.ModeJWT}
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// openStores returns a SQL store and, for "postgres+redis", a Redis session
-// store and limiter, all on real servers.
 func openStores(t testing.TB, kind string) (diy.Store, diy.SessionStore, diy.Limiter) {
-	t.Helper()
-	ctx := context.Background()
-	switch kind {
-	case "sqlite":
-		s, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "auth.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s, nil, nil
-	case "postgres", "postgres+redis":
-		s, err := pgstore.Open(ctx, dbtest.FreshPostgres(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if kind == "postgres" {
-			return s, nil, nil
-		}
-		opt, err := redis.ParseURL(dbtest.RedisURL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rdb := redis.NewClient(opt)
-		t.Cleanup(func() { rdb.Close() })
-		rs := redisstore.New(rdb, "test:"+strings.ToLower(rand.Text())[:10]+":")
-		return s, rs, rs.Limiter()
-	}
-	t.Fatalf("unknown store kind %q", kind)
-	return nil, nil, nil
+	return diytest.OpenStores(t, kind)
 }
 
 // newBackend returns a Backend on a fresh store of kind in mode; mod may

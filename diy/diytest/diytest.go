@@ -66,7 +66,7 @@ func New(t testing.TB, o Options) *Server {
 	if o.Store == "" {
 		o.Store = "sqlite"
 	}
-	store, sessions, limiter := openStores(t, o.Store)
+	store, sessions, limiter := OpenStores(t, o.Store)
 	_, priv, _ := ed25519.GenerateKey(nil)
 	cfg := diy.Config{
 		Store: store, Sessions: sessions, Limiter: limiter, SessionMode: o.Mode,
@@ -84,7 +84,10 @@ func New(t testing.TB, o Options) *Server {
 	return &Server{Backend: b, name: "diy-" + o.Store + "-" + o.Mode.String(), priv: priv}
 }
 
-func openStores(t testing.TB, kind string) (diy.Store, diy.SessionStore, diy.Limiter) {
+// OpenStores opens a fresh store of kind (one of Stores) and, for
+// "postgres+redis", a Redis session store and limiter, all closed when the
+// test ends.
+func OpenStores(t testing.TB, kind string) (diy.Store, diy.SessionStore, diy.Limiter) {
 	t.Helper()
 	ctx := context.Background()
 	switch kind {
