@@ -14,6 +14,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/diy"
+	"github.com/authport/authport/internal/testenv"
 )
 
 // accessOf returns the roles, permissions and organisation of s.
@@ -70,7 +71,7 @@ func TestAccessInSession(t *testing.T) {
 				}
 			}
 			for _, req := range []authport.Requirement{authport.Permission("billing:manage"), authport.Org("org_other")} {
-				wantKind(t, req(s), authport.ErrForbidden)
+				testenv.WantKind(t, req(s), authport.ErrForbidden)
 			}
 			if mode == diy.ModeJWT {
 				if s.Claims["org_id"] != "org_acme" || s.Claims["org_slug"] != "acme" {
@@ -227,10 +228,10 @@ func TestAccessChangeEndsSessions(t *testing.T) {
 						}
 						continue
 					}
-					wantKind(t, err, authport.ErrRevoked)
+					testenv.WantKind(t, err, authport.ErrRevoked)
 					if mode == diy.ModeJWT {
 						_, err := b.Refresh(ctx, tok.RefreshToken)
-						wantKind(t, err, authport.ErrRevoked)
+						testenv.WantKind(t, err, authport.ErrRevoked)
 					}
 				}
 				s, err := b.Verify(ctx, bearer(signIn(t, b, email, goodPassword)))
@@ -319,7 +320,7 @@ func TestAccessBadInput(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantKind(t, tc.f(), authport.ErrInvalidInput)
+			testenv.WantKind(t, tc.f(), authport.ErrInvalidInput)
 			got, err := b.User(ctx, u.ID)
 			if err != nil || !sameAccess(got.Access(), start) {
 				t.Fatalf("access changed to %+v, %v", got.Access(), err)
@@ -367,7 +368,7 @@ func TestAccessLimits(t *testing.T) {
 		if err == nil {
 			break
 		}
-		wantKind(t, err, authport.ErrInvalidInput)
+		testenv.WantKind(t, err, authport.ErrInvalidInput)
 		if n < 20 {
 			t.Fatalf("only %d permissions fit the budget", n)
 		}
@@ -480,7 +481,7 @@ func TestSignInRacingAccessChange(t *testing.T) {
 					t.Fatal(uerr)
 				}
 				if !tc.signIn {
-					wantKind(t, err, authport.ErrInvalidCredential)
+					testenv.WantKind(t, err, authport.ErrInvalidCredential)
 				} else {
 					if err != nil {
 						t.Fatal(err)
@@ -531,7 +532,7 @@ func TestAccessChangeRetryEndsStaleSessions(t *testing.T) {
 			ctx := t.Context()
 			u, email := mustAccessUser(t, b, diy.Access{Permissions: []string{"reports:delete"}})
 			signIn(t, b, email, goodPassword)
-			wantKind(t, b.SetPermissions(ctx, u.ID, nil), authport.ErrProviderUnavailable)
+			testenv.WantKind(t, b.SetPermissions(ctx, u.ID, nil), authport.ErrProviderUnavailable)
 			if list, err := b.ListSessions(ctx, u.ID); err != nil || len(list) != 1 {
 				t.Fatalf("setup: %d sessions, %v", len(list), err)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/authport/authport/diy"
 	"github.com/authport/authport/diy/internal/dbtest"
 	"github.com/authport/authport/diy/storetest"
+	"github.com/authport/authport/internal/testenv"
 )
 
 func storetestLimiter(t *testing.T, l diy.Limiter) { storetest.Limiter(t, l) }
@@ -42,13 +43,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-func wantKind(t *testing.T, err error, k *authport.Kind) {
-	t.Helper()
-	if !errors.Is(err, k) {
-		t.Fatalf("error %v (kind %v), want kind %v", err, authport.KindOf(err), k)
-	}
 }
 
 func bearer(tok *authport.Tokens) authport.Credential {
@@ -111,15 +105,15 @@ func TestSignInVerifyRevoke(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = b.Verify(t.Context(), bearer(tok))
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 		_, err = b.VerifyStrict(t.Context(), bearer(tok))
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 		if err := b.Revoke(t.Context(), s, tok); err != nil {
 			t.Fatalf("second Revoke: %v", err)
 		}
 		if mode == diy.ModeJWT {
 			_, err := b.Refresh(t.Context(), tok.RefreshToken)
-			wantKind(t, err, authport.ErrRevoked)
+			testenv.WantKind(t, err, authport.ErrRevoked)
 		}
 	})
 }
@@ -140,10 +134,10 @@ func TestRevokeByTokensOnly(t *testing.T) {
 					t.Fatal(err)
 				}
 				_, err := b.VerifyStrict(t.Context(), bearer(tok))
-				wantKind(t, err, authport.ErrRevoked)
+				testenv.WantKind(t, err, authport.ErrRevoked)
 			}
 			err := b.Revoke(t.Context(), nil, nil)
-			wantKind(t, err, authport.ErrInvalidInput)
+			testenv.WantKind(t, err, authport.ErrInvalidInput)
 			err = b.Revoke(t.Context(), nil, &authport.Tokens{AccessToken: "nonsense"})
 			if k := authport.KindOf(err); k != authport.ErrInvalidInput && k != authport.ErrInvalidCredential {
 				t.Fatalf("Revoke(garbage) kind %v", k)
@@ -169,7 +163,7 @@ func TestNoEnumerationSignIn(t *testing.T) {
 		{disEmail, goodPassword},
 	} {
 		_, err := b.SignInWithPassword(t.Context(), c.email, c.pw)
-		wantKind(t, err, authport.ErrInvalidCredential)
+		testenv.WantKind(t, err, authport.ErrInvalidCredential)
 		msgs = append(msgs, err.Error())
 	}
 	if msgs[0] != msgs[1] || msgs[1] != msgs[2] {
@@ -229,7 +223,7 @@ func TestSignUp(t *testing.T) {
 		// The duplicate changed nothing: the first password still works.
 		signIn(t, b, email, goodPassword)
 		_, err = b.SignInWithPassword(t.Context(), email, "another fine password")
-		wantKind(t, err, authport.ErrInvalidCredential)
+		testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	})
 }
 
@@ -248,7 +242,7 @@ func TestSignUpSignsIn(t *testing.T) {
 		t.Fatalf("SignUp again with the right password: %+v, %v", tok, err)
 	}
 	_, err = b.SignUp(t.Context(), email, "another fine password")
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 }
 
 // TestBadInputChangesNothing: malformed input is a clear ErrInvalidInput
@@ -289,7 +283,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"ImportBadHash", func() error { _, err := b.ImportUser(ctx, newEmail, "md5:abc"); return err }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantKind(t, tc.f(), authport.ErrInvalidInput)
+			testenv.WantKind(t, tc.f(), authport.ErrInvalidInput)
 		})
 	}
 	if _, err := b.UserByEmail(ctx, newEmail); !errors.Is(err, authport.ErrInvalidInput) {
@@ -312,10 +306,10 @@ func TestVerifyGarbage(t *testing.T) {
 			for _, g := range []string{"x", strings.Repeat("A", 43), strings.Repeat("A", 42) + "=", "a.b.c", strings.Repeat("é", 43),
 				"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", strings.Repeat("x", 20000)} {
 				_, err := b.Verify(t.Context(), authport.Credential{Token: g, Source: authport.SourceHeader})
-				wantKind(t, err, authport.ErrInvalidCredential)
+				testenv.WantKind(t, err, authport.ErrInvalidCredential)
 			}
 			_, err := b.Verify(t.Context(), authport.Credential{})
-			wantKind(t, err, authport.ErrNoCredential)
+			testenv.WantKind(t, err, authport.ErrNoCredential)
 		})
 	}
 }
@@ -336,7 +330,7 @@ func TestAccountLifecycle(t *testing.T) {
 		}
 
 		// Password change: the other session and its refresh token end.
-		wantKind(t, b.ChangePassword(ctx, sa, "wrong current password", "a brand new passphrase"), authport.ErrInvalidCredential)
+		testenv.WantKind(t, b.ChangePassword(ctx, sa, "wrong current password", "a brand new passphrase"), authport.ErrInvalidCredential)
 		if err := b.ChangePassword(ctx, sa, goodPassword, "a brand new passphrase"); err != nil {
 			t.Fatal(err)
 		}
@@ -344,16 +338,16 @@ func TestAccountLifecycle(t *testing.T) {
 			t.Fatalf("current session ended by password change: %v", err)
 		}
 		_, err = b.VerifyStrict(ctx, bearer(c))
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 		if mode == diy.ModeJWT {
 			_, err = b.Refresh(ctx, c.RefreshToken)
-			wantKind(t, err, authport.ErrRevoked)
+			testenv.WantKind(t, err, authport.ErrRevoked)
 			if a, err = b.Refresh(ctx, a.RefreshToken); err != nil {
 				t.Fatalf("refresh of the current session: %v", err)
 			}
 		}
 		_, err = b.SignInWithPassword(ctx, email, goodPassword)
-		wantKind(t, err, authport.ErrInvalidCredential)
+		testenv.WantKind(t, err, authport.ErrInvalidCredential)
 		d := signIn(t, b, email, "a brand new passphrase")
 
 		// Sign out the others.
@@ -361,7 +355,7 @@ func TestAccountLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = b.VerifyStrict(ctx, bearer(d))
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 		if _, err := b.VerifyStrict(ctx, bearer(a)); err != nil {
 			t.Fatal(err)
 		}
@@ -372,14 +366,14 @@ func TestAccountLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = b.VerifyStrict(ctx, bearer(e))
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 
 		// Sign out everywhere.
 		if err := b.SignOutEverywhere(ctx, sa); err != nil {
 			t.Fatal(err)
 		}
 		_, err = b.VerifyStrict(ctx, bearer(a))
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 		if list, _ := b.ListSessions(ctx, u.ID); len(list) != 0 {
 			t.Fatalf("%d sessions left after signing out everywhere", len(list))
 		}
@@ -390,13 +384,13 @@ func TestAccountLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = b.VerifyStrict(ctx, bearer(f))
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 		if mode == diy.ModeJWT {
 			_, err = b.Refresh(ctx, f.RefreshToken)
-			wantKind(t, err, authport.ErrRevoked)
+			testenv.WantKind(t, err, authport.ErrRevoked)
 		}
 		_, err = b.SignInWithPassword(ctx, email, "a brand new passphrase")
-		wantKind(t, err, authport.ErrInvalidCredential)
+		testenv.WantKind(t, err, authport.ErrInvalidCredential)
 		if err := b.EnableUser(ctx, u.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -408,7 +402,7 @@ func TestAccountLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = b.VerifyStrict(ctx, bearer(g))
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 		signIn(t, b, email, "reset by the admin team")
 	})
 }
@@ -431,7 +425,7 @@ func TestPrivilegeChange(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := b.VerifyStrict(ctx, bearer(tok))
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 		tok = signIn(t, b, email, goodPassword)
 		s, err := b.Verify(ctx, bearer(tok))
 		if err != nil || !slices.Equal(s.Roles, []string{"admin", "billing"}) {
@@ -445,7 +439,7 @@ func TestPrivilegeChange(t *testing.T) {
 			t.Fatal("RenewSession kept the session id")
 		}
 		_, err = b.VerifyStrict(ctx, bearer(tok))
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 		if s2, err := b.VerifyStrict(ctx, bearer(renewed)); err != nil || !s2.HasRole("admin") {
 			t.Fatalf("renewed session: %+v, %v", s2, err)
 		}
@@ -474,7 +468,7 @@ func TestTimeouts(t *testing.T) {
 			tok := signIn(t, b, email, goodPassword)
 			clk.Advance(31 * time.Minute)
 			_, err := use(tok)
-			wantKind(t, err, authport.ErrExpired)
+			testenv.WantKind(t, err, authport.ErrExpired)
 
 			// Activity slides the idle timeout, but not past the absolute one.
 			start := clk.Now()
@@ -483,7 +477,7 @@ func TestTimeouts(t *testing.T) {
 				clk.Advance(25 * time.Minute)
 				next, err := use(tok)
 				if err != nil {
-					wantKind(t, err, authport.ErrExpired)
+					testenv.WantKind(t, err, authport.ErrExpired)
 					if clk.Now().Sub(start) < 2*time.Hour {
 						t.Fatalf("active session expired after %v", clk.Now().Sub(start))
 					}
@@ -496,7 +490,7 @@ func TestTimeouts(t *testing.T) {
 				tok = signIn(t, b, email, goodPassword)
 				clk.Advance(6 * time.Minute)
 				_, err := b.Verify(ctx, bearer(tok))
-				wantKind(t, err, authport.ErrExpired)
+				testenv.WantKind(t, err, authport.ErrExpired)
 			}
 		})
 	}
@@ -522,13 +516,13 @@ func TestRefreshRotation(t *testing.T) {
 			}
 			// Reuse of t0: the family is revoked, t2 included.
 			_, err = b.Refresh(ctx, t0.RefreshToken)
-			wantKind(t, err, authport.ErrRevoked)
+			testenv.WantKind(t, err, authport.ErrRevoked)
 			_, err = b.Refresh(ctx, t2.RefreshToken)
-			wantKind(t, err, authport.ErrRevoked)
+			testenv.WantKind(t, err, authport.ErrRevoked)
 			_, err = b.VerifyStrict(ctx, bearer(t2))
-			wantKind(t, err, authport.ErrRevoked)
+			testenv.WantKind(t, err, authport.ErrRevoked)
 			_, err = b.Refresh(ctx, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-			wantKind(t, err, authport.ErrInvalidCredential)
+			testenv.WantKind(t, err, authport.ErrInvalidCredential)
 		})
 	}
 }
@@ -569,7 +563,7 @@ func TestParallelRefresh(t *testing.T) {
 func TestRefreshInSessionMode(t *testing.T) {
 	b := newBackend(t, "sqlite", diy.ModeSession, nil)
 	_, err := b.Refresh(t.Context(), "anything")
-	wantKind(t, err, authport.ErrUnsupported)
+	testenv.WantKind(t, err, authport.ErrUnsupported)
 	if authport.Has(b, authport.CapRefresh) {
 		t.Fatal("session mode lists refresh as supported")
 	}
@@ -655,11 +649,11 @@ func TestRateLimits(t *testing.T) {
 			_, email := mustUser(t, b)
 			for range 3 {
 				_, err := b.SignInWithPassword(ctx, email, "not the password")
-				wantKind(t, err, authport.ErrInvalidCredential)
+				testenv.WantKind(t, err, authport.ErrInvalidCredential)
 			}
 			// Paused: even the right password waits (no answer to guess from).
 			_, err := b.SignInWithPassword(ctx, email, goodPassword)
-			wantKind(t, err, authport.ErrRateLimited)
+			testenv.WantKind(t, err, authport.ErrRateLimited)
 			if d, ok := diy.RetryAfter(err); !ok || d < time.Second {
 				t.Fatalf("RetryAfter = %v, %v", d, ok)
 			}
@@ -669,13 +663,13 @@ func TestRateLimits(t *testing.T) {
 				_, _ = b.SignInWithPassword(ctx, ghost, "not the password")
 			}
 			_, err = b.SignInWithPassword(ctx, ghost, "not the password")
-			wantKind(t, err, authport.ErrRateLimited)
+			testenv.WantKind(t, err, authport.ErrRateLimited)
 			// No permanent lock-out: after the pause the owner gets in,
 			// and success resets the count.
 			time.Sleep(400 * time.Millisecond)
 			signIn(t, b, email, goodPassword)
 			_, err = b.SignInWithPassword(ctx, email, "not the password")
-			wantKind(t, err, authport.ErrInvalidCredential)
+			testenv.WantKind(t, err, authport.ErrInvalidCredential)
 
 			// Per client address.
 			ipCtx := authport.WithClientInfo(ctx, authport.ClientInfo{IP: "203.0.113.9"})
@@ -711,9 +705,9 @@ func (brokenLimiter) Reset(context.Context, string) error { return errors.New("l
 func TestLimiterDownFailsClosed(t *testing.T) {
 	b := newBackend(t, "sqlite", diy.ModeJWT, func(c *diy.Config) { c.Limiter = brokenLimiter{} })
 	_, err := b.SignInWithPassword(t.Context(), randEmail(), goodPassword)
-	wantKind(t, err, authport.ErrProviderUnavailable)
+	testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 	_, err = b.SignUp(t.Context(), randEmail(), goodPassword)
-	wantKind(t, err, authport.ErrProviderUnavailable)
+	testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 }
 
 func TestMemoryLimiter(t *testing.T) {
@@ -767,7 +761,7 @@ func TestRehashOnSignIn(t *testing.T) {
 	}
 	// An imported password over 72 bytes never matches (bcrypt truncation).
 	_, err = b.SignInWithPassword(ctx, email, goodPassword+strings.Repeat("!", 60))
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	signIn(t, b, email, goodPassword)
 	got, _ := b.User(ctx, u.ID)
 	if !strings.HasPrefix(got.PasswordHash, "$argon2id$v=19$m=1024,t=1,p=1$") {
@@ -808,13 +802,13 @@ func TestTwoInstances(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = b.VerifyStrict(t.Context(), bearer(tok))
-			wantKind(t, err, authport.ErrRevoked)
+			testenv.WantKind(t, err, authport.ErrRevoked)
 			if mode == diy.ModeSession {
 				_, err = b.Verify(t.Context(), bearer(tok))
-				wantKind(t, err, authport.ErrRevoked)
+				testenv.WantKind(t, err, authport.ErrRevoked)
 			} else {
 				_, err = b.Refresh(t.Context(), tok.RefreshToken)
-				wantKind(t, err, authport.ErrRevoked)
+				testenv.WantKind(t, err, authport.ErrRevoked)
 			}
 		})
 	}

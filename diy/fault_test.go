@@ -16,6 +16,7 @@ import (
 	"github.com/authport/authport/diy/internal/dbtest"
 	"github.com/authport/authport/diy/pgstore"
 	"github.com/authport/authport/diy/redisstore"
+	"github.com/authport/authport/internal/testenv"
 )
 
 // eventually retries f until it succeeds or 30 s pass.
@@ -63,20 +64,20 @@ func TestPostgresStopped(t *testing.T) {
 
 			pg.Stop()
 			_, err = b.SignInWithPassword(ctx, email, goodPassword)
-			wantKind(t, err, authport.ErrProviderUnavailable)
+			testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 			_, err = b.VerifyStrict(ctx, bearer(tok))
-			wantKind(t, err, authport.ErrProviderUnavailable)
+			testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 			if mode == diy.ModeSession {
 				_, err = b.Verify(ctx, bearer(tok))
-				wantKind(t, err, authport.ErrProviderUnavailable)
+				testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 			} else {
 				_, err = b.Refresh(ctx, tok.RefreshToken)
-				wantKind(t, err, authport.ErrProviderUnavailable)
+				testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 			}
 			s := &authport.Session{Provider: "diy", UserID: tok.UserID, SessionID: tok.SessionID}
-			wantKind(t, b.Revoke(ctx, s, tok), authport.ErrProviderUnavailable)
+			testenv.WantKind(t, b.Revoke(ctx, s, tok), authport.ErrProviderUnavailable)
 			_, err = b.SignUp(ctx, randEmail(), goodPassword)
-			wantKind(t, err, authport.ErrProviderUnavailable)
+			testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 			rec := get(tok)
 			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || rec.Body.String() == "secret" {
 				t.Fatalf("request during the outage: %d %v %q", rec.Code, rec.Header(), rec.Body)
@@ -134,7 +135,7 @@ func TestRedisFlushAndRestart(t *testing.T) {
 		tok := signIn(t, b, email, goodPassword)
 		flush(t)
 		_, err := b.Verify(t.Context(), bearer(tok))
-		wantKind(t, err, authport.ErrInvalidCredential)
+		testenv.WantKind(t, err, authport.ErrInvalidCredential)
 		signIn(t, b, email, goodPassword)
 	})
 	t.Run("RefreshReuseSurvivesRestart", func(t *testing.T) {
@@ -156,7 +157,7 @@ func TestRedisFlushAndRestart(t *testing.T) {
 		})
 		// The session itself was in Redis: it is gone, so is its family.
 		_, err = b.Refresh(t.Context(), t1.RefreshToken)
-		wantKind(t, err, authport.ErrRevoked)
+		testenv.WantKind(t, err, authport.ErrRevoked)
 		signIn(t, b, email, goodPassword)
 	})
 	t.Run("RedisDown", func(t *testing.T) {
@@ -165,14 +166,14 @@ func TestRedisFlushAndRestart(t *testing.T) {
 		tok := signIn(t, b, email, goodPassword)
 		rs.Stop()
 		_, err := b.Verify(t.Context(), bearer(tok))
-		wantKind(t, err, authport.ErrProviderUnavailable)
+		testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 		_, err = b.SignInWithPassword(t.Context(), email, goodPassword)
-		wantKind(t, err, authport.ErrProviderUnavailable)
+		testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 		rs.Start()
 		// Redis kept nothing (no persistence): the old session is gone,
 		// and new ones work without a restart of the application.
 		eventually(t, "sign-in", func() error { _, err := b.SignInWithPassword(t.Context(), email, goodPassword); return err })
 		_, err = b.Verify(t.Context(), bearer(tok))
-		wantKind(t, err, authport.ErrInvalidCredential)
+		testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/emulator"
+	"github.com/authport/authport/internal/testenv"
 	"github.com/authport/authport/oidc"
 	"github.com/authport/authport/oidc/oidctest"
 )
@@ -39,13 +40,6 @@ func newAuth(t *testing.T, emu *oidctest.Emulator, mod func(*oidc.Config)) *oidc
 
 func bearer(tok string) authport.Credential {
 	return authport.Credential{Token: tok, Source: authport.SourceHeader}
-}
-
-func wantKind(t *testing.T, err error, k *authport.Kind) {
-	t.Helper()
-	if !errors.Is(err, k) {
-		t.Fatalf("error %v (kind %v), want %v", err, authport.KindOf(err), k)
-	}
 }
 
 func createUser(t *testing.T, emu *oidctest.Emulator, u oidctest.NewUser) *oidctest.User {
@@ -87,8 +81,8 @@ func TestPasswordSignInAndVerify(t *testing.T) {
 
 	_, wrong := a.SignInWithPassword(t.Context(), "ada@example.com", "nope")
 	_, unknown := a.SignInWithPassword(t.Context(), "bob@example.com", "pw-123456")
-	wantKind(t, wrong, authport.ErrInvalidCredential)
-	wantKind(t, unknown, authport.ErrInvalidCredential)
+	testenv.WantKind(t, wrong, authport.ErrInvalidCredential)
+	testenv.WantKind(t, unknown, authport.ErrInvalidCredential)
 	if wrong.Error() != unknown.Error() {
 		t.Fatalf("wrong password %q and unknown email %q differ", wrong, unknown)
 	}
@@ -97,7 +91,7 @@ func TestPasswordSignInAndVerify(t *testing.T) {
 	}
 	// An ID token is not an access token (its aud is the client id).
 	_, err = a.Verify(t.Context(), bearer(tok.IDToken))
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 }
 
 func TestClientSecretPost(t *testing.T) {
@@ -107,7 +101,7 @@ func TestClientSecretPost(t *testing.T) {
 	a := newAuth(t, emu, func(c *oidc.Config) { c.ClientSecret = "wrong" })
 	createUser(t, emu, oidctest.NewUser{Email: "a@example.com", Password: "pw"})
 	_, err := a.SignInWithPassword(t.Context(), "a@example.com", "pw")
-	wantKind(t, err, authport.ErrMisconfigured)
+	testenv.WantKind(t, err, authport.ErrMisconfigured)
 
 	pub := oidctest.New(t, oidctest.Options{PublicClient: true})
 	createUser(t, pub, oidctest.NewUser{Email: "a@example.com", Password: "pw"})
@@ -149,32 +143,32 @@ func TestRedirectSignIn(t *testing.T) {
 	}
 	// A code is single use.
 	_, err = a.Exchange(t.Context(), authport.Callback{Query: cb.Query(), CodeVerifier: verifier, RedirectURI: redirect})
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 
 	// Wrong PKCE verifier.
 	cb = authorize("st-2")
 	_, err = a.Exchange(t.Context(), authport.Callback{Query: cb.Query(), CodeVerifier: emulator.RandomToken(32), RedirectURI: redirect})
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 
 	// A response from another issuer (RFC 9207 mix-up).
 	cb = authorize("st-3")
 	q := cb.Query()
 	q.Set("iss", "https://evil.example")
 	_, err = a.Exchange(t.Context(), authport.Callback{Query: q, CodeVerifier: verifier, RedirectURI: redirect})
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	q.Del("iss") // the issuer announces the parameter, so it is required
 	_, err = a.Exchange(t.Context(), authport.Callback{Query: q, CodeVerifier: verifier, RedirectURI: redirect})
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 
 	// Errors sent back by the issuer.
 	_, err = a.Exchange(t.Context(), authport.Callback{Query: url.Values{"error": {"access_denied"}, "iss": {emu.Issuer}}, RedirectURI: redirect})
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	_, err = a.Exchange(t.Context(), authport.Callback{Query: url.Values{"iss": {emu.Issuer}}, RedirectURI: redirect})
-	wantKind(t, err, authport.ErrInvalidInput)
+	testenv.WantKind(t, err, authport.ErrInvalidInput)
 
 	// Missing PKCE or state is refused before anything is sent.
 	_, err = a.AuthorizeURL(t.Context(), authport.AuthorizeRequest{RedirectURI: redirect, State: "s"})
-	wantKind(t, err, authport.ErrInvalidInput)
+	testenv.WantKind(t, err, authport.ErrInvalidInput)
 
 	au, _ := a.AuthorizeURL(t.Context(), authport.AuthorizeRequest{RedirectURI: redirect, State: "s", CodeChallenge: "c", ScreenHint: "sign-up", Organization: "org_9"})
 	pu, _ := url.Parse(au)
@@ -205,13 +199,13 @@ func TestRefreshRotation(t *testing.T) {
 	// Reuse fails, and (reuse detection) ends the session: the successor
 	// stops working too.
 	_, err = a.Refresh(t.Context(), tok.RefreshToken)
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	_, err = a.Refresh(t.Context(), next.RefreshToken)
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	_, err = a.VerifyStrict(t.Context(), bearer(next.AccessToken))
-	wantKind(t, err, authport.ErrRevoked)
+	testenv.WantKind(t, err, authport.ErrRevoked)
 	_, err = a.Refresh(t.Context(), "garbage")
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 }
 
 func TestRevokeAndStrictVerify(t *testing.T) {
@@ -237,7 +231,7 @@ func TestRevokeAndStrictVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = a.Verify(t.Context(), c)
-			wantKind(t, err, authport.ErrRevoked)
+			testenv.WantKind(t, err, authport.ErrRevoked)
 			// Elsewhere the JWT still verifies offline until it expires
 			// (the documented revocation delay), but not strictly.
 			if _, err := other.Verify(t.Context(), c); err != nil {
@@ -247,16 +241,16 @@ func TestRevokeAndStrictVerify(t *testing.T) {
 				t.Fatal("no revocation delay declared")
 			}
 			_, err = other.VerifyStrict(t.Context(), c)
-			wantKind(t, err, authport.ErrRevoked)
+			testenv.WantKind(t, err, authport.ErrRevoked)
 			_, err = a.Refresh(t.Context(), tok.RefreshToken)
-			wantKind(t, err, authport.ErrInvalidCredential)
-			wantKind(t, a.Revoke(t.Context(), s, nil), authport.ErrInvalidInput)
+			testenv.WantKind(t, err, authport.ErrInvalidCredential)
+			testenv.WantKind(t, a.Revoke(t.Context(), s, nil), authport.ErrInvalidInput)
 
 			// Revoked by an administrator.
 			tok2, _ := a.SignInWithPassword(t.Context(), u.Email, "correct horse battery")
 			emu.RevokeSession(tok2.SessionID)
 			_, err = a.VerifyStrict(t.Context(), bearer(tok2.AccessToken))
-			wantKind(t, err, authport.ErrRevoked)
+			testenv.WantKind(t, err, authport.ErrRevoked)
 
 			// Strict verification still refuses what offline verification
 			// refuses, and the issuer being down is never a pass.
@@ -267,7 +261,7 @@ func TestRevokeAndStrictVerify(t *testing.T) {
 			}
 			emu.SetFault(route, oidctest.Fault{Down: true})
 			_, err = a.VerifyStrict(t.Context(), bearer(tok3.AccessToken))
-			wantKind(t, err, authport.ErrProviderUnavailable)
+			testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 		})
 	}
 }
@@ -308,7 +302,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = a.Verify(t.Context(), bearer(relic))
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 }
 
 func TestMintedNegatives(t *testing.T) {
@@ -415,10 +409,10 @@ func TestDiscovery(t *testing.T) {
 	}
 	emu.SetFault("*", oidctest.Fault{Down: true})
 	_, err := oidc.New(t.Context(), oidc.Config{Issuer: emu.Issuer, Audiences: []string{"x"}})
-	wantKind(t, err, authport.ErrProviderUnavailable)
+	testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 	emu.SetFault("*", oidctest.Fault{Garbage: emulator.GarbageHTML})
 	_, err = oidc.New(t.Context(), oidc.Config{Issuer: emu.Issuer, Audiences: []string{"x"}})
-	wantKind(t, err, authport.ErrMisconfigured)
+	testenv.WantKind(t, err, authport.ErrMisconfigured)
 }
 
 func TestCapabilities(t *testing.T) {
@@ -429,16 +423,16 @@ func TestCapabilities(t *testing.T) {
 		t.Fatalf("capabilities %v", got)
 	}
 	_, err := a.SignInWithPassword(t.Context(), "a@example.com", "pw")
-	wantKind(t, err, authport.ErrUnsupported)
-	wantKind(t, a.Revoke(t.Context(), nil, &authport.Tokens{AccessToken: "x"}), authport.ErrUnsupported)
+	testenv.WantKind(t, err, authport.ErrUnsupported)
+	testenv.WantKind(t, a.Revoke(t.Context(), nil, &authport.Tokens{AccessToken: "x"}), authport.ErrUnsupported)
 	_, err = a.VerifyStrict(t.Context(), bearer("x"))
-	wantKind(t, err, authport.ErrUnsupported)
+	testenv.WantKind(t, err, authport.ErrUnsupported)
 	d := a.Describe()
 	if d.Unsupported[authport.CapSignUp] == "" || d.Unsupported[authport.CapPasswordSignIn] == "" || d.Unsupported[authport.CapLogoutRedirect] == "" {
 		t.Fatalf("%+v", d)
 	}
 	_, err = a.LogoutURL(t.Context(), nil, "http://127.0.0.1/")
-	wantKind(t, err, authport.ErrUnsupported)
+	testenv.WantKind(t, err, authport.ErrUnsupported)
 	// Without a client id only verification is left.
 	b := newAuth(t, oidctest.New(t), func(c *oidc.Config) { c.ClientID, c.ClientSecret = "", "" })
 	if got := authport.Capabilities(b); !slices.Equal(got, []authport.Capability{authport.CapStrictVerify}) {
@@ -552,7 +546,7 @@ func TestLogoutURL(t *testing.T) {
 			}
 			raw, err := a.LogoutURL(ctx, &authport.Session{UserID: "u"}, tt.returnTo)
 			if tt.want == nil {
-				wantKind(t, err, authport.ErrInvalidInput)
+				testenv.WantKind(t, err, authport.ErrInvalidInput)
 				return
 			}
 			u, perr := url.Parse(raw)
@@ -679,7 +673,7 @@ func TestEd25519Algorithm(t *testing.T) {
 	// An allow-list without the issuer's algorithm refuses its tokens.
 	a := newAuth(t, emu, func(c *oidc.Config) { c.Algorithms = []string{"ES256"} })
 	_, err := a.SignInWithPassword(t.Context(), "ed@example.com", "pw-123456")
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	_, err = oidc.New(t.Context(), oidc.Config{Issuer: emu.Issuer, Audiences: []string{emu.Audience}, HTTPClient: emu.Client(), Algorithms: []string{"HS256"}})
-	wantKind(t, err, authport.ErrMisconfigured)
+	testenv.WantKind(t, err, authport.ErrMisconfigured)
 }

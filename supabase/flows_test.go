@@ -18,16 +18,10 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/internal/emulator"
+	"github.com/authport/authport/internal/testenv"
 	"github.com/authport/authport/supabase"
 	"github.com/authport/authport/supabase/supabasetest"
 )
-
-func wantKind(t *testing.T, err error, k *authport.Kind) {
-	t.Helper()
-	if !errors.Is(err, k) {
-		t.Fatalf("got %v (kind %v), want %v", err, authport.KindOf(err), k)
-	}
-}
 
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
@@ -52,15 +46,15 @@ func TestPasswordSignIn(t *testing.T) {
 		t.Fatalf("tokens %+v", tok)
 	}
 	_, err = a.SignInWithPassword(ctx, "pw@example.com", "wrong-password")
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	wantCode(t, err, "invalid_credentials")
 	_, err2 := a.SignInWithPassword(ctx, "nobody@example.com", "pw-123456")
-	wantKind(t, err2, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err2, authport.ErrInvalidCredential)
 	if err.Error() != err2.Error() {
 		t.Fatalf("wrong password and unknown email differ: %q vs %q", err, err2)
 	}
 	_, err = a.SignInWithPassword(ctx, "", "x")
-	wantKind(t, err, authport.ErrInvalidInput)
+	testenv.WantKind(t, err, authport.ErrInvalidInput)
 
 	_, err = a.SignInWithPassword(ctx, "unconfirmed@example.com", "pw-123456")
 	var ae *authport.ActionError
@@ -83,13 +77,13 @@ func TestSignUp(t *testing.T) {
 		t.Fatalf("%v %+v", err, s)
 	}
 	_, err = a.SignUp(ctx, "new@example.com", "pw-123456")
-	wantKind(t, err, authport.ErrInvalidInput)
+	testenv.WantKind(t, err, authport.ErrInvalidInput)
 	wantCode(t, err, "user_already_exists")
 	_, err = a.SignUp(ctx, "short@example.com", "12345")
-	wantKind(t, err, authport.ErrInvalidInput)
+	testenv.WantKind(t, err, authport.ErrInvalidInput)
 	wantCode(t, err, "weak_password")
 	_, err = a.SignUp(ctx, "not-an-email", "pw-123456")
-	wantKind(t, err, authport.ErrInvalidInput)
+	testenv.WantKind(t, err, authport.ErrInvalidInput)
 
 	// A project that confirms email addresses.
 	confirm := supabasetest.New(t, supabasetest.Options{ConfirmEmail: true})
@@ -136,25 +130,25 @@ func TestRefresh(t *testing.T) {
 	// Reuse: refused, and the session ends (reuse detection), so the token
 	// that replaced it dies too.
 	_, err = a.Refresh(ctx, t0.RefreshToken)
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	wantCode(t, err, "refresh_token_already_used")
 	if emu.SessionLive(t0.SessionID) {
 		t.Fatal("the session survived refresh-token reuse")
 	}
 	_, err = a.Refresh(ctx, t1.RefreshToken)
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	// Malformed tokens are refused by GoTrue's shape check, and are bad
 	// credentials (sign in again); a well-shaped unknown one is not found.
 	for _, bad := range []string{"nope", "ABCDEFGHIJKL", "abcdefghijk!", strings.Repeat("A", 60)} {
 		_, err = a.Refresh(ctx, bad)
-		wantKind(t, err, authport.ErrInvalidCredential)
+		testenv.WantKind(t, err, authport.ErrInvalidCredential)
 		wantCode(t, err, "validation_failed")
 	}
 	_, err = a.Refresh(ctx, "abcdefgh1234")
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	wantCode(t, err, "refresh_token_not_found")
 	_, err = a.Refresh(ctx, "")
-	wantKind(t, err, authport.ErrInvalidInput)
+	testenv.WantKind(t, err, authport.ErrInvalidInput)
 
 	// Supabase's default reuse interval (10 s).
 	lax := supabasetest.New(t)
@@ -213,14 +207,14 @@ func TestRevokeAndStrict(t *testing.T) {
 	}
 	// This process refuses the revoked session at once...
 	_, err = a.Verify(ctx, bearer(phone.AccessToken))
-	wantKind(t, err, authport.ErrRevoked)
+	testenv.WantKind(t, err, authport.ErrRevoked)
 	// ...the other device's token still verifies offline until it
 	// expires (the documented revocation delay), but not strictly.
 	if _, err := a.Verify(ctx, bearer(laptop.AccessToken)); err != nil {
 		t.Fatalf("offline verify of the other session: %v", err)
 	}
 	_, err = a.VerifyStrict(ctx, bearer(laptop.AccessToken))
-	wantKind(t, err, authport.ErrRevoked)
+	testenv.WantKind(t, err, authport.ErrRevoked)
 	wantCode(t, err, "session_not_found")
 	_, err = a.Refresh(ctx, laptop.RefreshToken)
 	if err == nil {
@@ -230,7 +224,7 @@ func TestRevokeAndStrict(t *testing.T) {
 	if err := a.Revoke(ctx, nil, laptop); err != nil {
 		t.Fatalf("second sign-out: %v", err)
 	}
-	wantKind(t, a.Revoke(ctx, ps, nil), authport.ErrInvalidInput)
+	testenv.WantKind(t, a.Revoke(ctx, ps, nil), authport.ErrInvalidInput)
 
 	// A deleted or banned user is revoked for strict verification.
 	admin, err := a.AdminClient()
@@ -243,7 +237,7 @@ func TestRevokeAndStrict(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = a.VerifyStrict(ctx, bearer(fresh.AccessToken))
-	wantKind(t, err, authport.ErrRevoked)
+	testenv.WantKind(t, err, authport.ErrRevoked)
 	_, err = a.SignInWithPassword(ctx, "rv@example.com", "pw-123456")
 	wantCode(t, err, "user_banned")
 	none := types.BanDurationNone()
@@ -258,7 +252,7 @@ func TestRevokeAndStrict(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = a.VerifyStrict(ctx, bearer(fresh.AccessToken))
-	wantKind(t, err, authport.ErrRevoked)
+	testenv.WantKind(t, err, authport.ErrRevoked)
 
 	// Without a service-role key there is no admin client.
 	noAdmin := newAdapter(t, emu, func(c *supabase.Config) { c.ServiceRoleKey = "" })
@@ -275,16 +269,16 @@ func TestProviderFailures(t *testing.T) {
 	// A wrong API key is our configuration, not the user's credentials.
 	bad := newAdapter(t, emu, func(c *supabase.Config) { c.AnonKey = "sb_publishable_wrong" })
 	_, err := bad.SignInWithPassword(ctx, "f@example.com", "pw-123456")
-	wantKind(t, err, authport.ErrMisconfigured)
+	testenv.WantKind(t, err, authport.ErrMisconfigured)
 
 	a := newAdapter(t, emu, nil)
 	emu.Server().SetFault("POST /auth/v1/token", emulator.Fault{Down: true, Count: 1})
 	_, err = a.SignInWithPassword(ctx, "f@example.com", "pw-123456")
-	wantKind(t, err, authport.ErrProviderUnavailable)
+	testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 
 	emu.Server().SetFault("POST /auth/v1/token", emulator.Fault{Garbage: emulator.GarbageHTML, Count: 1})
 	_, err = a.SignInWithPassword(ctx, "f@example.com", "pw-123456")
-	wantKind(t, err, authport.ErrProviderUnavailable)
+	testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 
 	// The caller's context reaches the wire although auth-go takes none.
 	emu.Server().SetFault("POST /auth/v1/token", emulator.Fault{Delay: 5 * time.Second, Count: 1})
@@ -292,7 +286,7 @@ func TestProviderFailures(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err = a.SignInWithPassword(short, "f@example.com", "pw-123456")
-	wantKind(t, err, authport.ErrProviderUnavailable)
+	testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 	if time.Since(start) > 2*time.Second {
 		t.Fatalf("the call outlived its context: %v", time.Since(start))
 	}
@@ -301,7 +295,7 @@ func TestProviderFailures(t *testing.T) {
 	slow := newAdapter(t, emu, func(c *supabase.Config) { c.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond} })
 	emu.Server().SetFault("POST /auth/v1/token", emulator.Fault{Delay: 5 * time.Second, Count: 1})
 	_, err = slow.SignInWithPassword(ctx, "f@example.com", "pw-123456")
-	wantKind(t, err, authport.ErrProviderUnavailable)
+	testenv.WantKind(t, err, authport.ErrProviderUnavailable)
 }
 
 func pkce() (verifier, challenge string) {
@@ -349,7 +343,7 @@ func TestRedirectSignIn(t *testing.T) {
 	// A wrong verifier is refused and leaves the code usable, as GoTrue.
 	wrong, _ := pkce()
 	_, err = a.Exchange(ctx, authport.Callback{Query: cb.Query(), CodeVerifier: wrong})
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	wantCode(t, err, "bad_code_verifier")
 	tok, err := a.Exchange(ctx, authport.Callback{Query: cb.Query(), CodeVerifier: verifier})
 	if err != nil {
@@ -362,13 +356,13 @@ func TestRedirectSignIn(t *testing.T) {
 	_, err = a.Exchange(ctx, authport.Callback{Query: cb.Query(), CodeVerifier: verifier})
 	wantCode(t, err, "flow_state_not_found")
 	_, err = a.Exchange(ctx, authport.Callback{Query: url.Values{"error": {"access_denied"}, "error_code": {"signup_disabled"}}, CodeVerifier: verifier})
-	wantKind(t, err, authport.ErrInvalidCredential)
+	testenv.WantKind(t, err, authport.ErrInvalidCredential)
 	_, err = a.Exchange(ctx, authport.Callback{Query: url.Values{}, CodeVerifier: verifier})
-	wantKind(t, err, authport.ErrInvalidInput)
+	testenv.WantKind(t, err, authport.ErrInvalidInput)
 	_, err = a.AuthorizeURL(ctx, authport.AuthorizeRequest{RedirectURI: "/relative", State: "s", CodeChallenge: challenge})
-	wantKind(t, err, authport.ErrInvalidInput)
+	testenv.WantKind(t, err, authport.ErrInvalidInput)
 	_, err = newAdapter(t, emu, func(c *supabase.Config) { c.OAuthProvider = "" }).AuthorizeURL(ctx, authport.AuthorizeRequest{RedirectURI: "https://a.example/cb", State: "s", CodeChallenge: challenge})
-	wantKind(t, err, authport.ErrUnsupported)
+	testenv.WantKind(t, err, authport.ErrUnsupported)
 }
 
 // TestWebRedirectFlow runs the redirect sign-in through authport's own
