@@ -106,13 +106,11 @@ func (a *Authenticator) sdkErr(op string, err error, invalidArg *authport.Kind) 
 		k, reason = authport.ErrInvalidCredential, "the Admin SDK refused the token"
 	case auth.IsEmailAlreadyExists(err):
 		k, reason = authport.ErrInvalidInput, "email already registered"
-	case auth.IsInvalidEmail(err):
-		k, reason = authport.ErrInvalidInput, "malformed email address"
 	case auth.IsUserNotFound(err):
 		k, reason = authport.ErrInvalidInput, "no such user"
-	case errorutils.IsUnauthenticated(err) || errorutils.IsPermissionDenied(err) || auth.IsInsufficientPermission(err):
+	case errorutils.IsUnauthenticated(err) || errorutils.IsPermissionDenied(err):
 		k, reason = authport.ErrMisconfigured, "Firebase refused the Admin SDK's credentials ("+EnvCredentials+")"
-	case auth.IsProjectNotFound(err) || auth.IsConfigurationNotFound(err):
+	case auth.IsConfigurationNotFound(err):
 		k, reason = authport.ErrMisconfigured, "Firebase does not know the project ("+EnvProjectID+")"
 	case errorutils.IsResourceExhausted(err):
 		k, reason = authport.ErrRateLimited, "Firebase quota exceeded"
