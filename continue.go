@@ -2,10 +2,8 @@ package authport
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -501,13 +499,6 @@ func readActionInput(rw http.ResponseWriter, r *http.Request, p *pendingStep) (A
 	return out, nil
 }
 
-// pendingKey is the rate-limit key of a pending step: a hash of its
-// token, so limiter stores never hold it.
-func pendingKey(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return "continue:pending:" + hex.EncodeToString(sum[:16])
-}
-
 // handleContinue serves POST /continue: it completes the pending step
 // with the user's input through the adapter's ContinueSignIn, starts the
 // session as a sign-in does, clears the pending cookie and sends a browser
@@ -533,7 +524,7 @@ func (w *Web) handleContinue(rw http.ResponseWriter, r *http.Request) {
 		w.writePage(rw, r, "continue", k.Status(), w.continueData(p, continueMessage(err, p.action)))
 	}
 	c, _ := w.continuer()
-	if err := w.allow(ctx, ipKey("continue", w.clientIP(r))); err != nil {
+	if err := w.allow(ctx, LimiterKey("web-continue-ip", w.clientIP(r)), w.cfg.Limits.SignInIP); err != nil {
 		fail(err)
 		return
 	}
@@ -547,7 +538,7 @@ func (w *Web) handleContinue(rw http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	if err := w.allow(ctx, pendingKey(p.token)); err != nil {
+	if err := w.allow(ctx, LimiterKey("web-continue", p.token), w.cfg.Limits.SignInDevice); err != nil {
 		fail(err)
 		return
 	}

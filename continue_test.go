@@ -489,7 +489,9 @@ func TestContinueCrossOriginRefused(t *testing.T) {
 }
 
 func TestContinueRateLimitedPerStep(t *testing.T) {
-	e, st := newStepEnv(t, func(c *Config) { c.RateLimiter = NewMemoryLimiter(3, time.Minute) })
+	e, st := newStepEnv(t, func(c *Config) {
+		c.Limiter, c.Limits = NewMemoryLimiter(), Limits{SignInDevice: LimitPolicy{Free: 3, Window: time.Minute, Base: time.Minute, Max: time.Minute}}
+	})
 	c := e.client(t, true)
 	c.post("/auth/login", signInForm("verify@example.com"))
 	for i := range 3 {
@@ -509,7 +511,9 @@ func TestContinueRateLimitedPerStep(t *testing.T) {
 		t.Fatalf("%d adapter calls", st.calls.Load())
 	}
 	// And per client address.
-	e2, _ := newStepEnv(t, func(c *Config) { c.RateLimiter = NewMemoryLimiter(2, time.Minute) })
+	e2, _ := newStepEnv(t, func(c *Config) {
+		c.Limiter, c.Limits = NewMemoryLimiter(), Limits{SignInIP: LimitPolicy{Free: 2, Window: time.Minute, Base: time.Minute, Max: time.Minute}}
+	})
 	h := e2.site()
 	for i := range 3 {
 		rec := serve(h, formReq("/auth/continue", url.Values{"code": {"1"}}))

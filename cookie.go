@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authport/authport/internal/b64url"
 )
 
 // MaxCookieSize is the largest cookie (name, "=" and value) authport sets or
@@ -191,10 +193,15 @@ func (s *Sealer) seal(purpose byte, issuedAt time.Time, payload []byte) (string,
 
 // open reverses seal, checking purpose and MaxAge.
 func (s *Sealer) open(purpose byte, v string) ([]byte, time.Time, error) {
+	return s.openFor(purpose, v, s.MaxAge)
+}
+
+// openFor reverses seal, checking purpose and maxAge (0: no limit).
+func (s *Sealer) openFor(purpose byte, v string, maxAge time.Duration) ([]byte, time.Time, error) {
 	if len(v) > MaxCookieSize || len(v) < base64.RawURLEncoding.EncodedLen(sealHeaderLen+nonceLen+tagLen) {
 		return nil, time.Time{}, errSealedInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(v)
+	raw, err := b64url.DecodeString(v)
 	if err != nil || raw[0] != sealVersion || raw[2] != purpose {
 		return nil, time.Time{}, errSealedInvalid
 	}
@@ -219,11 +226,11 @@ func (s *Sealer) open(purpose byte, v string) ([]byte, time.Time, error) {
 		return nil, time.Time{}, errSealedInvalid
 	}
 	issuedAt := time.Unix(iat, 0)
-	if s.MaxAge > 0 {
+	if maxAge > 0 {
 		now := s.now()
 		// Refuse values from the future too (beyond a minute of skew):
-		// they would otherwise live longer than MaxAge.
-		if now.Sub(issuedAt) > s.MaxAge || issuedAt.Sub(now) > time.Minute {
+		// they would otherwise live longer than maxAge.
+		if now.Sub(issuedAt) > maxAge || issuedAt.Sub(now) > time.Minute {
 			return nil, time.Time{}, errSealedInvalid
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -393,19 +394,33 @@ func (w *Web) passwordPost(rw http.ResponseWriter, r *http.Request, signUp bool)
 		fail(NewError(ErrUnsupported, w.provider(), op, "capability not available"))
 		return
 	}
-	if err := w.allow(ctx, ipKey(op, w.clientIP(r))); err != nil {
-		fail(err)
-		return
-	}
 	c, err := readCredentials(rw, r, op)
 	if err != nil {
 		fail(err)
 		return
 	}
 	rt, email = w.returnTo(c.ReturnTo), c.Email
-	if err := w.allow(ctx, emailKey(op, c.Email)); err != nil {
-		fail(err)
-		return
+	acct, device := account(c.Email), ""
+	if signUp {
+		if err := w.allow(ctx, LimiterKey("web-signup-ip", w.clientIP(r)), w.cfg.Limits.SignUpIP); err != nil {
+			fail(err)
+			return
+		}
+		if err := w.allow(ctx, LimiterKey("web-signup-acct", acct), w.cfg.Limits.SignUpAccount); err != nil {
+			fail(err)
+			return
+		}
+	} else {
+		device = w.knownDevice(r, acct)
+		if err := w.limited(w.signInGuard().Check(ctx, w.clientIP(r), acct, device)); err != nil {
+			fail(err)
+			return
+		}
+		if device != "" {
+			ci, _ := ClientInfoFrom(ctx)
+			ci.Device = device
+			ctx = WithClientInfo(ctx, ci)
+		}
 	}
 	var t *Tokens
 	if signUp {
@@ -435,6 +450,10 @@ func (w *Web) passwordPost(rw http.ResponseWriter, r *http.Request, signUp bool)
 		return
 	}
 	w.clearPending(rw, r)
+	if err := w.signInGuard().Succeeded(ctx, acct, device); err != nil {
+		w.logger.LogAttrs(ctx, slog.LevelWarn, "authport: rate limiter reset failed", slog.String("err", err.Error()))
+	}
+	w.rememberDevice(rw, r, acct)
 	typ := EventSignIn
 	if signUp {
 		typ = EventSignUp
@@ -547,7 +566,7 @@ func (w *Web) handleRefresh(rw http.ResponseWriter, r *http.Request) {
 		writeAPIError(rw, r, NewError(ErrUnsupported, w.provider(), "refresh", "adapter cannot refresh"))
 		return
 	}
-	if err := w.allow(ctx, ipKey("refresh", w.clientIP(r))); err != nil {
+	if err := w.allow(ctx, LimiterKey("web-refresh-ip", w.clientIP(r)), w.cfg.Limits.RefreshIP); err != nil {
 		writeAPIError(rw, r, err)
 		return
 	}

@@ -130,6 +130,7 @@ func (w *Web) Middleware(next http.Handler) http.Handler {
 // authenticate fills c.st for r, writing Set-Cookie on rw when a refresh
 // or a dead cookie requires it. ctx is the request context with the state.
 func (w *Web) authenticate(rw http.ResponseWriter, r *http.Request, c *authContext) {
+	w.checkForwarded(r)
 	st := &c.st
 	tok, present, err := bearer(r)
 	if present {

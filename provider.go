@@ -257,6 +257,13 @@ type ClientInfo struct {
 	IP string
 	// UserAgent is the User-Agent header (may be empty; never trust it).
 	UserAgent string
+	// Device identifies a known device: one that signed in to the account
+	// being signed in to before, proven by the known-device cookie Web
+	// issued it. Empty for any other device. Web sets it on sign-in calls
+	// only after checking the cookie for that account; SignInGuard exempts
+	// such a device from the limits strangers can exhaust, so set it in
+	// your own calls only from an equally verified credential.
+	Device string
 }
 
 type clientInfoKey struct{}

@@ -2,25 +2,12 @@ package authport
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 )
-
-// RateLimiter decides whether an attempt identified by key may proceed.
-// Keys look like "login:ip:203.0.113.7" or "login:email:<hash>"; email
-// addresses are hashed before they become keys. An error means the limiter
-// could not decide, and the attempt is refused (503): fail closed.
-// Implementations must be safe for concurrent use; diy/redisstore provides
-// one shared by several instances.
-type RateLimiter interface {
-	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
-}
 
 // RateLimitError is the error for a refused attempt: of kind ErrRateLimited
 // (errors.Is), answered with 429 and a Retry-After header.
@@ -40,134 +27,20 @@ func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited
 // RetryAfter returns After; WriteError uses it for Retry-After.
 func (e *RateLimitError) RetryAfter() time.Duration { return e.After }
 
-// MemoryLimiter is an in-process RateLimiter: at most limit attempts per
-// key per window, then the key is blocked with exponential back-off (one
-// window, then two, four, ... up to 32 windows). The back-off is forgotten
-// after a quiet period of 32 windows, so a victim whose address or account
-// is being attacked is slowed down but never locked out for good. Memory is
-// bounded: idle keys are evicted, and at most 65536 keys are kept.
-type MemoryLimiter struct {
-	limit    int
-	window   time.Duration
-	maxBlock time.Duration
-	maxKeys  int
-	now      func() time.Time
-
-	mu        sync.Mutex
-	entries   map[string]*limitEntry
-	lastSweep time.Time
+// allow counts an event for key under p; a refusal is a *RateLimitError,
+// a limiter failure an ErrProviderUnavailable.
+func (w *Web) allow(ctx context.Context, key string, p LimitPolicy) error {
+	d, err := w.cfg.Limiter.Hit(ctx, key, p)
+	return w.limited(d, err)
 }
 
-type limitEntry struct {
-	start        time.Time // start of the current window
-	count        int       // attempts in the current window
-	strikes      int       // windows in a row that went over the limit
-	blockedUntil time.Time
-	last         time.Time // last attempt
-}
-
-// NewMemoryLimiter returns a MemoryLimiter allowing limit attempts per key
-// per window. It panics if limit < 1 or window <= 0.
-func NewMemoryLimiter(limit int, window time.Duration) *MemoryLimiter {
-	if limit < 1 || window <= 0 {
-		panic("authport: NewMemoryLimiter needs limit >= 1 and window > 0")
-	}
-	return &MemoryLimiter{
-		limit:    limit,
-		window:   window,
-		maxBlock: 32 * window,
-		maxKeys:  1 << 16,
-		now:      time.Now,
-		entries:  make(map[string]*limitEntry),
-	}
-}
-
-// Allow counts an attempt for key and reports whether it may proceed, and
-// if not, when to retry. It never returns an error.
-func (l *MemoryLimiter) Allow(_ context.Context, key string) (bool, time.Duration, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if now.Sub(l.lastSweep) > l.window {
-		l.sweep(now)
-	}
-	e := l.entries[key]
-	if e == nil {
-		if len(l.entries) >= l.maxKeys {
-			l.sweep(now)
-			l.evictOne(now)
-		}
-		e = &limitEntry{start: now}
-		l.entries[key] = e
-	}
-	if now.Before(e.blockedUntil) {
-		return false, e.blockedUntil.Sub(now), nil
-	}
-	if e.strikes > 0 && now.Sub(e.last) > l.maxBlock {
-		e.strikes = 0 // quiet long enough: forgive
-	}
-	if now.Sub(e.start) >= l.window {
-		e.start, e.count = now, 0
-	}
-	e.last = now
-	e.count++
-	if e.count <= l.limit {
-		return true, 0, nil
-	}
-	e.strikes++
-	d := l.window << min(e.strikes-1, 5)
-	d = min(d, l.maxBlock)
-	e.blockedUntil = now.Add(d)
-	e.start, e.count = e.blockedUntil, 0
-	return false, d, nil
-}
-
-// sweep drops keys that are neither blocked nor remembered for back-off.
-func (l *MemoryLimiter) sweep(now time.Time) {
-	l.lastSweep = now
-	for k, e := range l.entries {
-		if !now.Before(e.blockedUntil) && now.Sub(e.last) > l.window && (e.strikes == 0 || now.Sub(e.last) > l.maxBlock) {
-			delete(l.entries, k)
-		}
-	}
-}
-
-// evictOne makes room when every key is live: an unblocked key if there is
-// one, else any.
-func (l *MemoryLimiter) evictOne(now time.Time) {
-	if len(l.entries) < l.maxKeys {
-		return
-	}
-	var victim string
-	found := false
-	for k, e := range l.entries {
-		if !found {
-			victim, found = k, true
-		}
-		if !now.Before(e.blockedUntil) {
-			victim = k
-			break
-		}
-	}
-	delete(l.entries, victim)
-}
-
-// Len returns the number of keys the limiter currently remembers.
-func (l *MemoryLimiter) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.entries)
-}
-
-// allow asks the limiter about key; a refusal is a *RateLimitError, a
-// limiter failure an ErrProviderUnavailable.
-func (w *Web) allow(ctx context.Context, key string) error {
-	ok, after, err := w.cfg.RateLimiter.Allow(ctx, key)
+// limited turns a limiter's answer into the error to return (nil: go on).
+func (w *Web) limited(d time.Duration, err error) error {
 	if err != nil {
 		return WrapError(ErrProviderUnavailable, "", "rate limit", err)
 	}
-	if !ok {
-		return &RateLimitError{After: after}
+	if d > 0 {
+		return &RateLimitError{After: d}
 	}
 	return nil
 }
@@ -229,11 +102,32 @@ func (w *Web) ClientInfo(r *http.Request) ClientInfo {
 	return c
 }
 
-// emailKey hashes an email address for use in a rate-limit key, so limiter
-// stores never hold addresses.
-func emailKey(op, email string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
-	return op + ":email:" + hex.EncodeToString(sum[:16])
+// account is the form of an email address the limits count by.
+func account(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// signInGuard is the lockout policy of w's own limits.
+func (w *Web) signInGuard() SignInGuard {
+	return SignInGuard{Limiter: w.cfg.Limiter, Limits: w.cfg.Limits, Scope: "web-"}
 }
 
-func ipKey(op, ip string) string { return op + ":ip:" + ip }
+// checkForwarded warns once when r came through a proxy that Web was not
+// told about: with ForwardedForHops 0 every client shares its address.
+func (w *Web) checkForwarded(r *http.Request) {
+	if w.cfg.ForwardedForHops == 0 && len(r.Header["X-Forwarded-For"]) > 0 && !w.forwardedUnused.Load() && w.forwardedUnused.CompareAndSwap(false, true) {
+		w.logger.Warn("authport: requests carry X-Forwarded-For but Config.ForwardedForHops is 0: " + forwardedWarning)
+	}
+}
+
+const forwardedWarning = "every client behind the proxy shares one address's rate limits; set ForwardedForHops to the number of trusted proxies"
+
+// Diagnostics lists what w has noticed about its deployment that an
+// operator should fix, in words fit for a log or a health page (empty when
+// all is well): today, requests that arrive through a proxy
+// (X-Forwarded-For) while Config.ForwardedForHops is 0.
+func (w *Web) Diagnostics() []string {
+	var d []string
+	if w.forwardedUnused.Load() {
+		d = append(d, "requests carry X-Forwarded-For but Config.ForwardedForHops is 0: "+forwardedWarning)
+	}
+	return d
+}

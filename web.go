@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -81,13 +82,23 @@ type Config struct {
 	// token expires (default 30s; negative: only once it has expired).
 	RefreshBefore time.Duration
 
-	// RateLimiter limits sign-in, sign-up and refresh attempts per client
-	// IP and per email address (default NewMemoryLimiter(10, time.Minute)).
-	RateLimiter RateLimiter
+	// Limiter keeps the counters of sign-in, sign-up, refresh and
+	// one-more-step attempts (default: a MemoryLimiter, for one instance;
+	// use a shared one when several instances serve the application).
+	Limiter Limiter
+	// Limits are the policies Limiter applies (zero fields: DefaultLimits).
+	// Sign-in follows SignInGuard's lockout policy: a browser that signed in
+	// to an account before carries a known-device cookie for it
+	// (CookieName + "-device") and is exempt from the limits strangers
+	// exhaust.
+	Limits Limits
 	// ForwardedForHops is the number of trusted reverse proxies in front of
 	// the application. 0 (the default) uses the connection's address and
 	// ignores X-Forwarded-For; n takes the n-th address from the right of
-	// X-Forwarded-For, the one the outermost trusted proxy saw.
+	// X-Forwarded-For, the one the outermost trusted proxy saw. Behind a
+	// proxy with 0, every client shares the proxy's per-address limits:
+	// Web logs a warning (once) and Diagnostics reports it when requests
+	// carry X-Forwarded-For while this is 0.
 	ForwardedForHops int
 
 	// Logger receives one record per Event (default slog.Default()). No
@@ -121,6 +132,9 @@ type Web struct {
 	pages     *template.Template
 	handler   http.Handler
 	flights   flights
+	// forwardedUnused is set once a request carried X-Forwarded-For while
+	// Config.ForwardedForHops is 0 (warned once, see Diagnostics).
+	forwardedUnused atomic.Bool
 }
 
 // NewWeb validates cfg, fills in its defaults and returns the HTTP layer
@@ -196,9 +210,10 @@ func NewWeb(a Authenticator, cfg Config) (*Web, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.RateLimiter == nil {
-		cfg.RateLimiter = NewMemoryLimiter(10, time.Minute)
+	if cfg.Limiter == nil {
+		cfg.Limiter = &MemoryLimiter{Now: cfg.Clock}
 	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 
 	w := &Web{auth: a, cfg: cfg, logger: cfg.Logger, flowName: cfg.CookieName + "-flow"}
 	if r, ok := a.(Refresher); ok && Has(a, CapRefresh) {

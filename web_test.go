@@ -259,7 +259,7 @@ func newEnv(t *testing.T, mk func(*fakeProvider) Authenticator, mod func(*Config
 			e.evs = append(e.evs, ev)
 			e.mu.Unlock()
 		}),
-		RateLimiter: NewMemoryLimiter(1000, time.Minute),
+		Limiter: NoLimits,
 	}
 	if mod != nil {
 		mod(&cfg)

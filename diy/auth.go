@@ -13,19 +13,18 @@ import (
 	"unicode/utf8"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/b64url"
 )
 
 // tokenLen is the length of a session id or refresh token: 32 random bytes
 // (256 bits) as unpadded base64url.
 const tokenLen = 43
 
-var b64 = base64.RawURLEncoding.Strict()
-
 // newSecret returns a fresh 256-bit token and its SHA-256.
 func newSecret() (token string, hash []byte) {
 	var b [32]byte
 	rand.Read(b[:])
-	token = b64.EncodeToString(b[:])
+	token = base64.RawURLEncoding.EncodeToString(b[:])
 	h := sha256.Sum256(b[:])
 	return token, h[:]
 }
@@ -37,7 +36,7 @@ func secretHash(token string) ([]byte, bool) {
 		return nil, false
 	}
 	var b [32]byte
-	n, err := b64.Decode(b[:], []byte(token))
+	n, err := b64url.Decode(b[:], []byte(token))
 	if err != nil || n != 32 {
 		return nil, false
 	}
@@ -67,13 +66,20 @@ func storeErr(op string, err error, k *authport.Kind, reason string) error {
 // predate the policy).
 func checkSignInPassword(pw string) error { return checkPasswordShape(pw, 1) }
 
+// guard is the backend's sign-in lockout policy.
+func (b *Backend) guard() authport.SignInGuard {
+	return authport.SignInGuard{Limiter: b.limiter, Limits: b.limits}
+}
+
 // SignInWithPassword signs a user in. An unknown email, a wrong password
 // and a disabled account give the same error (kind ErrInvalidCredential,
 // reason "invalid email or password") after the same work: the password is
 // always checked, against a dummy hash when there is no such user.
 // Malformed input is ErrInvalidInput; too many attempts (per client address
 // and per account) ErrRateLimited with a Retry-After; a store or hashing
-// overload ErrProviderUnavailable.
+// overload ErrProviderUnavailable. The limits follow
+// authport.SignInGuard: a known device (ClientInfo.Device) is never slowed
+// by other people's failures.
 func (b *Backend) SignInWithPassword(ctx context.Context, email, password string) (*authport.Tokens, error) {
 	const op = "sign_in"
 	email, err := NormalizeEmail(email)
@@ -84,13 +90,11 @@ func (b *Backend) SignInWithPassword(ctx context.Context, email, password string
 		return nil, err
 	}
 	cl := ClientFrom(ctx)
-	if err := b.limit(ctx, op, "signin-ip", ipSubject(cl.IP), b.limits.SignInIP); err != nil {
-		return nil, err
-	}
-	acct := LimiterKey("signin-acct", email)
-	if d, err := b.limiter.Peek(ctx, acct); err != nil {
+	g := b.guard()
+	if d, err := g.Check(ctx, ipSubject(cl.IP), email, cl.Device); err != nil {
 		return nil, unavailable(op, err)
 	} else if d > 0 {
+		b.log.LogAttrs(ctx, slog.LevelInfo, "rate limited", slog.String("op", op), slog.Bool("known_device", cl.Device != ""), slog.Duration("retry_after", d))
 		return nil, rateLimited(op, d)
 	}
 	u, ok, err := b.checkPassword(ctx, op, email, password)
@@ -98,13 +102,10 @@ func (b *Backend) SignInWithPassword(ctx context.Context, email, password string
 		return nil, err
 	}
 	if !ok {
-		if _, err := b.limiter.Hit(ctx, acct, b.limits.SignInAccount); err != nil {
-			return nil, unavailable(op, err)
-		}
 		b.log.LogAttrs(ctx, slog.LevelInfo, "sign-in failed", slog.String("ip", cl.IP))
 		return nil, errBadCredentials(op)
 	}
-	if err := b.limiter.Reset(ctx, acct); err != nil {
+	if err := g.Succeeded(ctx, email, cl.Device); err != nil {
 		b.log.Warn("rate limiter reset failed", "err", err)
 	}
 	t, err := b.startSession(ctx, u)

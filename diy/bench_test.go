@@ -51,7 +51,7 @@ func BenchmarkVerify(b *testing.B) {
 func BenchmarkVerifyParallel(b *testing.B) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		b.Run(kind+"/session", func(b *testing.B) {
-			be := newBackend(b, kind, diy.ModeSession, func(c *diy.Config) { c.Limiter = diy.NoLimits })
+			be := newBackend(b, kind, diy.ModeSession, func(c *diy.Config) { c.Limiter = authport.NoLimits })
 			ctx := context.Background()
 			email := randEmail()
 			if _, err := be.CreateUser(ctx, email, goodPassword); err != nil {
@@ -147,7 +147,7 @@ func BenchmarkSignIn100Clients(b *testing.B) {
 				c.Hash = diy.DefaultHashParams
 				c.MaxConcurrentHashes = tc.bound
 				c.HashQueueWait = tc.wait
-				c.Limiter = diy.NoLimits
+				c.Limiter = authport.NoLimits
 			})
 			ctx := context.Background()
 			email := randEmail()

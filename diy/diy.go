@@ -111,10 +111,15 @@
 //     (authport.ClientInfoFrom, honouring its Config.ForwardedForHops), so
 //     they apply through Web.Handler and Pages alike; direct callers set
 //     authport.WithClientInfo — and per account (the
-//     email address, hashed, whether or not it exists). Sign-in failures
-//     for an account back off exponentially up to 15 minutes and a success
-//     resets them: a victim is slowed, never locked out for good. Limiter
-//     errors (Redis down) fail closed for sign-in, sign-up and refresh.
+//     email address, hashed, whether or not it exists). Sign-in follows
+//     authport.SignInGuard's lockout policy: a known device
+//     (ClientInfo.Device, which Web sets from its known-device cookie)
+//     counts only against its own budget, so strangers cannot lock the
+//     owner out; other devices are slowed (pauses doubling up to 15
+//     minutes), never locked for good, and see at most
+//     authport.MaxGuessesPerHour(Limits.SignInAccount) guesses per account
+//     an hour. Limiter errors (Redis down) fail closed for sign-in,
+//     sign-up and refresh.
 //   - In JWT mode a parallel refresh race is settled by the store: one
 //     exchange wins, and the others count as reuse, which revokes the
 //     family (the winner's new tokens included): RFC 9700's reuse
@@ -217,12 +222,13 @@ type Config struct {
 	// HashQueueWait is how long a request waits for a hashing slot before
 	// it gets ErrProviderUnavailable (default 2 s).
 	HashQueueWait time.Duration
-	// Limiter keeps rate-limit counters (default: a MemoryLimiter; use
-	// redisstore's to share counters between instances, NoLimits to turn
-	// limits off).
-	Limiter Limiter
-	// Limits are the rate-limit policies (zero fields: DefaultLimits).
-	Limits Limits
+	// Limiter keeps rate-limit counters (default: an
+	// authport.MemoryLimiter; use redisstore's to share counters between
+	// instances, authport.NoLimits to turn limits off).
+	Limiter authport.Limiter
+	// Limits are the rate-limit policies (zero fields:
+	// authport.DefaultLimits).
+	Limits authport.Limits
 	// Templates overrides the ready pages' templates: any of
 	// "layout.html" (defines "head" and "foot"), "login.html" ("login":
 	// sign-in and sign-up), "logout.html" ("logout") and "error.html"
@@ -251,8 +257,8 @@ type Backend struct {
 	sessions SessionStore
 	refresh  RefreshStore
 	hasher   *hasher
-	limiter  Limiter
-	limits   Limits
+	limiter  authport.Limiter
+	limits   authport.Limits
 	log      *slog.Logger
 	now      func() time.Time
 	keys     *keyRing
@@ -341,7 +347,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		refresh:  cfg.Store,
 		hasher:   h,
 		limiter:  cfg.Limiter,
-		limits:   cfg.Limits.withDefaults(),
+		limits:   cfg.Limits.WithDefaults(),
 		log:      cfg.Logger.With("provider", provider),
 		now:      cfg.Now,
 		stop:     make(chan struct{}),
@@ -351,7 +357,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		b.sessions = cfg.Sessions
 	}
 	if b.limiter == nil {
-		b.limiter = &MemoryLimiter{Now: cfg.Now}
+		b.limiter = &authport.MemoryLimiter{Now: cfg.Now}
 	}
 	// Record a use at most this often, so a session check is a read.
 	b.touchGap = min(time.Minute, cfg.IdleTimeout/10)
@@ -514,11 +520,11 @@ func rateLimited(op string, d time.Duration) error {
 }
 
 // limit applies one policy; on a pause it returns ErrRateLimited.
-func (b *Backend) limit(ctx context.Context, op, scope, subject string, p Policy) error {
+func (b *Backend) limit(ctx context.Context, op, scope, subject string, p authport.LimitPolicy) error {
 	if subject == "" {
 		return nil
 	}
-	d, err := b.limiter.Hit(ctx, LimiterKey(scope, subject), p)
+	d, err := b.limiter.Hit(ctx, authport.LimiterKey(scope, subject), p)
 	if err != nil {
 		return unavailable(op, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authport/authport"
 	"github.com/authport/authport/diy"
 	"github.com/authport/authport/diy/diytest"
 	"github.com/authport/authport/diy/pgstore"
@@ -25,7 +26,7 @@ var modes = []diy.SessionMode{diy.ModeSession, diy.ModeJWT}
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func openStores(t testing.TB, kind string) (diy.Store, diy.SessionStore, diy.Limiter) {
+func openStores(t testing.TB, kind string) (diy.Store, diy.SessionStore, authport.Limiter) {
 	return diytest.OpenStores(t, kind)
 }
 

@@ -188,8 +188,11 @@ func (b *Backend) ChangePassword(ctx context.Context, s *authport.Session, curre
 	if err != nil {
 		return storeErr(op, err, authport.ErrRevoked, "no such user")
 	}
-	acct := LimiterKey("signin-acct", u.Email)
-	if d, err := b.limiter.Peek(ctx, acct); err != nil {
+	// The signed-in session is the known device here: strangers' failures
+	// on the account never stop its owner from changing the password, and
+	// guesses through one session have that session's own budget.
+	g, device := b.guard(), "session:"+s.SessionID
+	if d, err := g.Check(ctx, "", u.Email, device); err != nil {
 		return unavailable(op, err)
 	} else if d > 0 {
 		return rateLimited(op, d)
@@ -197,10 +200,10 @@ func (b *Backend) ChangePassword(ctx context.Context, s *authport.Session, curre
 	if _, ok, err := b.checkPassword(ctx, op, u.Email, current); err != nil {
 		return err
 	} else if !ok {
-		if _, err := b.limiter.Hit(ctx, acct, b.limits.SignInAccount); err != nil {
-			return unavailable(op, err)
-		}
 		return fail(authport.ErrInvalidCredential, op, "current password is wrong")
+	}
+	if err := g.Succeeded(ctx, u.Email, device); err != nil {
+		b.log.Warn("rate limiter reset failed", "err", err)
 	}
 	if err := b.setPassword(ctx, op, u.ID, next, s.SessionID); err != nil {
 		return err

@@ -18,7 +18,7 @@ type StoreOpener func(ctx context.Context, url string) (Store, error)
 
 // SessionStoreOpener opens a SessionStore, and optionally a shared
 // Limiter, from a URL (redis://…).
-type SessionStoreOpener func(ctx context.Context, url string) (SessionStore, Limiter, error)
+type SessionStoreOpener func(ctx context.Context, url string) (SessionStore, authport.Limiter, error)
 
 var stores struct {
 	mu       sync.RWMutex

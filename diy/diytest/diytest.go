@@ -87,7 +87,7 @@ func New(t testing.TB, o Options) *Server {
 // OpenStores opens a fresh store of kind (one of Stores) and, for
 // "postgres+redis", a Redis session store and limiter, all closed when the
 // test ends.
-func OpenStores(t testing.TB, kind string) (diy.Store, diy.SessionStore, diy.Limiter) {
+func OpenStores(t testing.TB, kind string) (diy.Store, diy.SessionStore, authport.Limiter) {
 	t.Helper()
 	ctx := context.Background()
 	switch kind {

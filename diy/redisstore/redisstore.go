@@ -332,22 +332,38 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string, now time.Ti
 	return out, nil
 }
 
-// Limiter returns a diy.Limiter whose counters live in this Redis, shared
-// by every instance. The time is Redis's own clock, so instances with
-// skewed clocks still agree.
+// Limiter returns an authport.Limiter whose counters live in this Redis,
+// shared by every instance (give it to diy.Config.Limiter and
+// authport.Config.Limiter alike). The time is Redis's own clock, so
+// instances with skewed clocks still agree.
 func (s *Store) Limiter() *Limiter { return &Limiter{s: s} }
 
-// Limiter is a diy.Limiter (and, through RateLimiter, an
-// authport.RateLimiter) on Redis.
-type Limiter struct{ s *Store }
+// Limiter is an authport.Limiter on Redis: the same policy arithmetic as
+// authport.MemoryLimiter, run atomically in a script.
+type Limiter struct {
+	s *Store
+	// now, when set, replaces Redis's clock (WithClock).
+	now func() time.Time
+}
 
-var _ diy.Limiter = (*Limiter)(nil)
+var _ authport.Limiter = (*Limiter)(nil)
 
-// hitScript implements diy.Policy on Redis time. KEYS: rl. ARGV: free,
-// window ms, base ms, max ms. Returns the pause in ms (0: allowed).
+// WithClock returns a Limiter that reads the time from now instead of
+// Redis's clock: for tests that simulate hours with a fake clock, or for
+// instances whose clocks are known to agree.
+func (l *Limiter) WithClock(now func() time.Time) *Limiter {
+	return &Limiter{s: l.s, now: now}
+}
+
+// hitScript implements authport.LimitPolicy. KEYS: rl. ARGV: free, window
+// ms, base ms, max ms, now ms (0: Redis's clock). Returns the pause in ms
+// (0: allowed).
 var hitScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[5])
+if now == 0 then
+	local t = redis.call('TIME')
+	now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local v = redis.call('HMGET', KEYS[1], 'c', 'we', 'pu')
 local c, we, pu = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0
 if now >= we and now >= pu then c, we, pu = 0, now + tonumber(ARGV[2]), 0 end
@@ -361,55 +377,48 @@ if c >= free then
 	pu = now + d
 end
 redis.call('HSET', KEYS[1], 'c', c, 'we', we, 'pu', pu)
-redis.call('PEXPIREAT', KEYS[1], math.max(we, pu))
+redis.call('PEXPIRE', KEYS[1], math.max(we, pu) - now + 1)
 return 0`)
 
+// peekScript: KEYS: rl. ARGV: now ms (0: Redis's clock).
 var peekScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[1])
+if now == 0 then
+	local t = redis.call('TIME')
+	now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local pu = tonumber(redis.call('HGET', KEYS[1], 'pu')) or 0
 if now < pu then return pu - now end
 return 0`)
 
 func (l *Limiter) key(k string) string { return l.s.prefix + "rl:" + k }
 
-// Hit implements diy.Limiter.
-func (l *Limiter) Hit(ctx context.Context, key string, p diy.Policy) (time.Duration, error) {
-	n, err := hitScript.Run(ctx, l.s.rdb, []string{l.key(key)}, p.Free, ms(p.Window), ms(p.Base), ms(p.Max)).Int64()
+func (l *Limiter) nowMS() int64 {
+	if l.now == nil {
+		return 0
+	}
+	return l.now().UnixMilli()
+}
+
+// Hit implements authport.Limiter.
+func (l *Limiter) Hit(ctx context.Context, key string, p authport.LimitPolicy) (time.Duration, error) {
+	n, err := hitScript.Run(ctx, l.s.rdb, []string{l.key(key)}, p.Free, ms(p.Window), ms(p.Base), ms(p.Max), l.nowMS()).Int64()
 	return time.Duration(n) * time.Millisecond, err
 }
 
-// Peek implements diy.Limiter.
+// Peek implements authport.Limiter.
 func (l *Limiter) Peek(ctx context.Context, key string) (time.Duration, error) {
-	n, err := peekScript.Run(ctx, l.s.rdb, []string{l.key(key)}).Int64()
+	n, err := peekScript.Run(ctx, l.s.rdb, []string{l.key(key)}, l.nowMS()).Int64()
 	return time.Duration(n) * time.Millisecond, err
 }
 
-// Reset implements diy.Limiter.
+// Reset implements authport.Limiter.
 func (l *Limiter) Reset(ctx context.Context, key string) error {
 	return l.s.rdb.Del(ctx, l.key(key)).Err()
 }
 
-// RateLimiter adapts the limiter to authport.RateLimiter (for
-// authport.Config.RateLimiter), applying p to every key, so several
-// instances share the HTTP layer's sign-in, sign-up and refresh limits.
-func (l *Limiter) RateLimiter(p diy.Policy) authport.RateLimiter { return rateLimiter{l, p} }
-
-type rateLimiter struct {
-	l *Limiter
-	p diy.Policy
-}
-
-func (r rateLimiter) Allow(ctx context.Context, key string) (bool, time.Duration, error) {
-	d, err := r.l.Hit(ctx, key, r.p)
-	if err != nil {
-		return false, 0, err
-	}
-	return d == 0, d, nil
-}
-
 func init() {
-	open := func(ctx context.Context, u string) (diy.SessionStore, diy.Limiter, error) {
+	open := func(ctx context.Context, u string) (diy.SessionStore, authport.Limiter, error) {
 		s, err := Open(ctx, u)
 		if err != nil {
 			return nil, nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/authport/authport/diy/internal/dbtest"
 	"github.com/authport/authport/diy/redisstore"
 	"github.com/authport/authport/diy/storetest"
+	"github.com/authport/authport/limitertest"
 )
 
 var prefixes = map[*redisstore.Store]string{}
@@ -36,7 +37,25 @@ func newStore(t *testing.T) *redisstore.Store {
 
 func TestSessions(t *testing.T) { storetest.Sessions(t, newStore(t)) }
 
-func TestLimiter(t *testing.T) { storetest.Limiter(t, newStore(t).Limiter()) }
+// TestLimiter runs the shared limiter behaviour suite (policy arithmetic,
+// atomicity, the lockout attack over simulated hours) on a real Redis.
+func TestLimiter(t *testing.T) {
+	limitertest.Run(t, func(t *testing.T, now func() time.Time) authport.Limiter {
+		return newStore(t).Limiter().WithClock(now)
+	})
+}
+
+// TestLimiterRedisClock: without WithClock the limiter uses Redis's time.
+func TestLimiterRedisClock(t *testing.T) {
+	l := newStore(t).Limiter()
+	p := authport.LimitPolicy{Free: 1, Window: time.Minute, Base: 300 * time.Millisecond, Max: time.Second}
+	if d, err := l.Hit(t.Context(), "k", p); err != nil || d != 0 {
+		t.Fatalf("first: %v %v", d, err)
+	}
+	if d, err := l.Peek(t.Context(), "k"); err != nil || d <= 0 || d > 300*time.Millisecond {
+		t.Fatalf("Peek: %v %v", d, err)
+	}
+}
 
 func TestOpen(t *testing.T) {
 	s, err := redisstore.Open(t.Context(), dbtest.RedisURL(t))
@@ -49,22 +68,20 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-// TestRateLimiter: the authport.RateLimiter view shares counters between
-// two instances (two clients on one Redis).
-func TestRateLimiter(t *testing.T) {
+// TestLimiterShared: two instances (two clients on one Redis) share
+// counters.
+func TestLimiterShared(t *testing.T) {
 	a := newStore(t)
-	p := diy.Policy{Free: 2, Window: time.Minute, Base: time.Minute, Max: time.Minute}
-	rl1, rl2 := a.Limiter().RateLimiter(p), redisstore.New(a.Client(), prefixOf(a)).Limiter().RateLimiter(p)
-	key := "login:ip:" + strings.ToLower(rand.Text())
-	for i, rl := range []authport.RateLimiter{rl1, rl2} {
-		ok, _, err := rl.Allow(t.Context(), key)
-		if err != nil || !ok {
-			t.Fatalf("attempt %d: %v, %v", i+1, ok, err)
+	p := authport.LimitPolicy{Free: 2, Window: time.Minute, Base: time.Minute, Max: time.Minute}
+	l1, l2 := a.Limiter(), redisstore.New(a.Client(), prefixOf(a)).Limiter()
+	key := authport.LimiterKey("web-signin-ip", strings.ToLower(rand.Text()))
+	for i, l := range []authport.Limiter{l1, l2} {
+		if d, err := l.Hit(t.Context(), key, p); err != nil || d != 0 {
+			t.Fatalf("attempt %d: %v, %v", i+1, d, err)
 		}
 	}
-	ok, after, err := rl1.Allow(t.Context(), key)
-	if err != nil || ok || after <= 0 {
-		t.Fatalf("third attempt across instances: ok=%v after=%v err=%v", ok, after, err)
+	if d, err := l1.Hit(t.Context(), key, p); err != nil || d <= 0 {
+		t.Fatalf("third attempt across instances: pause %v, err %v", d, err)
 	}
 }
 

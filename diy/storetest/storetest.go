@@ -10,7 +10,7 @@
 //		storetest.Run(t, s)
 //	}
 //
-// Run checks a full diy.Store; Users, Sessions, Refresh and Limiter check
+// Run checks a full diy.Store; Users, Sessions and Refresh check
 // one part (redisstore provides only sessions and a limiter). Every test
 // uses fresh random ids and emails, so a store may hold other data and
 // several runs may share one database. Times are compared to the
@@ -18,7 +18,6 @@
 package storetest
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -687,134 +686,4 @@ func Sweep(t *testing.T, s diy.Store, sw diy.Sweeper) {
 	}
 	_, err = s.RefreshTokenByHash(ctx, deadRT.TokenHash)
 	wantErr(t, "expired refresh token after sweep", err, diy.ErrNotFound)
-}
-
-// Limiter checks a diy.Limiter against its contract with real time (a few
-// hundred milliseconds of sleeping).
-func Limiter(t *testing.T, l diy.Limiter) {
-	ctx := context.Background()
-	t.Run("FreeThenBackOff", func(t *testing.T) {
-		key := id("k")
-		p := diy.Policy{Free: 3, Window: time.Minute, Base: 400 * time.Millisecond, Max: 2 * time.Second}
-		for i := range 3 {
-			d, err := l.Hit(ctx, key, p)
-			noErr(t, "Hit", err)
-			if d != 0 {
-				t.Fatalf("event %d paused %v; the first %d are free", i+1, d, p.Free)
-			}
-		}
-		d, err := l.Hit(ctx, key, p)
-		noErr(t, "Hit", err)
-		if d <= 0 || d > p.Base {
-			t.Fatalf("event 4 after 3 free: pause %v, want (0, %v]", d, p.Base)
-		}
-		pk, err := l.Peek(ctx, key)
-		noErr(t, "Peek", err)
-		if pk <= 0 || pk > p.Base {
-			t.Fatalf("Peek = %v, want (0, %v]", pk, p.Base)
-		}
-		time.Sleep(d + 50*time.Millisecond)
-		d, err = l.Hit(ctx, key, p)
-		noErr(t, "Hit after the pause", err)
-		if d != 0 {
-			t.Fatalf("event after the pause was refused for %v", d)
-		}
-		// The next pause doubles.
-		d, err = l.Hit(ctx, key, p)
-		noErr(t, "Hit", err)
-		if d <= p.Base || d > 2*p.Base {
-			t.Fatalf("second pause %v, want (%v, %v]", d, p.Base, 2*p.Base)
-		}
-	})
-	t.Run("PauseCapped", func(t *testing.T) {
-		key := id("k")
-		p := diy.Policy{Free: 0, Window: time.Minute, Base: 100 * time.Millisecond, Max: 400 * time.Millisecond}
-		var longest time.Duration
-		for range 5 { // pauses 100, 200, 400, 400, 400 ms
-			d, err := l.Hit(ctx, key, p)
-			noErr(t, "Hit", err)
-			if d != 0 {
-				t.Fatalf("event after the pause refused for %v", d)
-			}
-			d, err = l.Hit(ctx, key, p)
-			noErr(t, "Hit", err)
-			if d <= 0 || d > p.Max {
-				t.Fatalf("pause %v, want (0, %v]", d, p.Max)
-			}
-			longest = max(longest, d)
-			time.Sleep(d + 10*time.Millisecond)
-		}
-		if longest <= 2*p.Base {
-			t.Fatalf("longest pause %v; it should have doubled up to Max %v", longest, p.Max)
-		}
-	})
-	t.Run("Reset", func(t *testing.T) {
-		key := id("k")
-		p := diy.Policy{Free: 1, Window: time.Minute, Base: time.Minute, Max: time.Hour}
-		for range 2 {
-			_, err := l.Hit(ctx, key, p)
-			noErr(t, "Hit", err)
-		}
-		d, err := l.Peek(ctx, key)
-		noErr(t, "Peek", err)
-		if d <= 0 {
-			t.Fatal("key not paused after exceeding Free")
-		}
-		noErr(t, "Reset", l.Reset(ctx, key))
-		d, err = l.Hit(ctx, key, p)
-		noErr(t, "Hit after Reset", err)
-		if d != 0 {
-			t.Fatalf("Hit after Reset paused %v", d)
-		}
-	})
-	t.Run("WindowExpires", func(t *testing.T) {
-		key := id("k")
-		p := diy.Policy{Free: 2, Window: 200 * time.Millisecond, Base: 50 * time.Millisecond, Max: 50 * time.Millisecond}
-		for range 2 {
-			_, err := l.Hit(ctx, key, p)
-			noErr(t, "Hit", err)
-		}
-		time.Sleep(300 * time.Millisecond)
-		for i := range 2 {
-			d, err := l.Hit(ctx, key, p)
-			noErr(t, "Hit", err)
-			if d != 0 {
-				t.Fatalf("event %d of a new window paused %v", i+1, d)
-			}
-		}
-	})
-	t.Run("KeysIndependent", func(t *testing.T) {
-		a, b := id("k"), id("k")
-		p := diy.Policy{Free: 0, Window: time.Minute, Base: time.Minute, Max: time.Minute}
-		_, err := l.Hit(ctx, a, p)
-		noErr(t, "Hit", err)
-		d, err := l.Peek(ctx, b)
-		noErr(t, "Peek", err)
-		if d != 0 {
-			t.Fatalf("untouched key paused %v", d)
-		}
-	})
-	t.Run("Concurrent", func(t *testing.T) {
-		key := id("k")
-		p := diy.Policy{Free: 10, Window: time.Minute, Base: time.Minute, Max: time.Minute}
-		var allowed atomic.Int32
-		var wg sync.WaitGroup
-		for range 40 {
-			wg.Go(func() {
-				d, err := l.Hit(ctx, key, p)
-				if err != nil {
-					t.Errorf("Hit: %v", err)
-					return
-				}
-				if d == 0 {
-					allowed.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		// Exactly Free events pass; the last of them starts the pause.
-		if got := allowed.Load(); got != int32(p.Free) {
-			t.Fatalf("40 concurrent events with Free=%d: %d allowed", p.Free, got)
-		}
-	})
 }

@@ -257,7 +257,7 @@ func BenchmarkRS256(b *testing.B) {
 	c["nbf"] = now.Unix()
 	tok, _ := Sign("RS256", rsaKey, map[string]any{"kid": "rsa", "typ": "JWT"}, c)
 	i := strings.LastIndexByte(tok, '.')
-	sig, _ := b64.DecodeString(tok[i+1:])
+	sig, _ := b64enc.DecodeString(tok[i+1:])
 	input := tok[:i]
 	b.Run("floor_crypto_rsa", func(b *testing.B) {
 		b.ReportAllocs()

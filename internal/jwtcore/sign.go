@@ -7,6 +7,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,12 +36,12 @@ func Sign(alg string, key any, header map[string]any, claims any) (string, error
 // SignRaw signs exactly the given header and payload bytes (which may be
 // malformed on purpose, for attack tests).
 func SignRaw(alg string, key any, headerJSON, payloadJSON []byte) (string, error) {
-	input := b64.EncodeToString(headerJSON) + "." + b64.EncodeToString(payloadJSON)
+	input := b64enc.EncodeToString(headerJSON) + "." + b64enc.EncodeToString(payloadJSON)
 	sig, err := signInput(alg, key, input)
 	if err != nil {
 		return "", err
 	}
-	return input + "." + b64.EncodeToString(sig), nil
+	return input + "." + b64enc.EncodeToString(sig), nil
 }
 
 func signInput(alg string, key any, input string) ([]byte, error) {
@@ -101,3 +102,5 @@ func Public(key any) (any, error) {
 	}
 	return nil, errors.New("jwtcore: unsupported signing key")
 }
+
+var b64enc = base64.RawURLEncoding

@@ -38,7 +38,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash"
@@ -50,6 +49,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/authport/authport"
+	"github.com/authport/authport/internal/b64url"
 	"github.com/authport/authport/internal/keyset"
 )
 
@@ -279,8 +279,6 @@ func (v *Verifier) fail(k *authport.Kind, reason string) error {
 	return &authport.Error{Kind: k, Provider: v.o.Provider, Op: "verify", Reason: reason}
 }
 
-var b64 = base64.RawURLEncoding.Strict()
-
 // Verify checks token against the policy and returns its claims. It does
 // not consult the verified-token cache; Session does.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
@@ -359,7 +357,7 @@ func (v *Verifier) parse(token string, unsigned bool) (*parsedToken, error) {
 		}
 		return nil, v.fail(authport.ErrInvalidCredential, "empty segment")
 	}
-	hjson, err := b64.DecodeString(hseg)
+	hjson, err := b64url.DecodeString(hseg)
 	if err != nil {
 		return nil, v.fail(authport.ErrInvalidCredential, "header is not canonical base64url")
 	}
@@ -367,13 +365,13 @@ func (v *Verifier) parse(token string, unsigned bool) (*parsedToken, error) {
 	if err != nil {
 		return nil, err
 	}
-	pjson, err := b64.DecodeString(pseg)
+	pjson, err := b64url.DecodeString(pseg)
 	if err != nil {
 		return nil, v.fail(authport.ErrInvalidCredential, "payload is not canonical base64url")
 	}
 	t := &parsedToken{input: token[:d2]}
 	if !unsigned {
-		if t.sig, err = b64.DecodeString(sseg); err != nil {
+		if t.sig, err = b64url.DecodeString(sseg); err != nil {
 			return nil, v.fail(authport.ErrInvalidCredential, "signature is not canonical base64url")
 		}
 	}

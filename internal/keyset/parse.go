@@ -6,13 +6,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 	"slices"
+
+	"github.com/authport/authport/internal/b64url"
 )
 
 // Format says how a remote key document is encoded.
@@ -51,8 +52,6 @@ func Parse(f Format, data []byte) (keys []Key, skipped []error, err error) {
 	}
 	return nil, nil, fmt.Errorf("keyset: unknown format %d", f)
 }
-
-var b64 = base64.RawURLEncoding.Strict()
 
 // JWK is the subset of RFC 7517 fields the parser reads.
 type JWK struct {
@@ -129,8 +128,8 @@ func (j JWK) Key() (Key, error) {
 	k.ID = j.Kid
 	switch j.Kty {
 	case "RSA":
-		n, err1 := b64.DecodeString(j.N)
-		e, err2 := b64.DecodeString(j.E)
+		n, err1 := b64url.DecodeString(j.N)
+		e, err2 := b64url.DecodeString(j.E)
 		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
 			return Key{}, fmt.Errorf("keyset: kid %q: malformed RSA key", j.Kid)
 		}
@@ -153,8 +152,8 @@ func (j JWK) Key() (Key, error) {
 			return Key{}, fmt.Errorf("keyset: kid %q: unsupported curve %q", j.Kid, j.Crv)
 		}
 		size := (curve.Params().BitSize + 7) / 8
-		x, err1 := b64.DecodeString(j.X)
-		y, err2 := b64.DecodeString(j.Y)
+		x, err1 := b64url.DecodeString(j.X)
+		y, err2 := b64url.DecodeString(j.Y)
 		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
 			return Key{}, fmt.Errorf("keyset: kid %q: malformed EC key", j.Kid)
 		}
@@ -171,7 +170,7 @@ func (j JWK) Key() (Key, error) {
 		if j.Crv != "Ed25519" {
 			return Key{}, fmt.Errorf("keyset: kid %q: unsupported OKP curve %q", j.Kid, j.Crv)
 		}
-		x, err := b64.DecodeString(j.X)
+		x, err := b64url.DecodeString(j.X)
 		if err != nil || len(x) != ed25519.PublicKeySize {
 			return Key{}, fmt.Errorf("keyset: kid %q: malformed Ed25519 key", j.Kid)
 		}
