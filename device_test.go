@@ -35,8 +35,7 @@ func TestKnownDeviceNotLockedOut(t *testing.T) {
 	}{{1, 20 * time.Second}, {25, time.Minute}} {
 		addrs := tc.addrs
 		t.Run(fmt.Sprintf("%dAddresses", addrs), func(t *testing.T) {
-			var e *env
-			e = newEnv(t, func(p *fakeProvider) Authenticator { return pwAuth{p} }, func(c *Config) {
+			e := newEnv(t, func(p *fakeProvider) Authenticator { return pwAuth{p} }, func(c *Config) {
 				c.Limiter = nil // the default: a MemoryLimiter on Config.Clock, DefaultLimits
 			})
 			h := e.site()
