@@ -99,7 +99,12 @@ func TestTelemetry(t *testing.T) {
 	tm := newTelemetry(t)
 	web, err := authport.NewWeb(a, authport.Config{
 		CookieKeys: [][]byte{make([]byte, 32)}, Insecure: true, Hooks: tm.hooks,
-		RateLimiter: authport.NewMemoryLimiter(3, time.Minute),
+		Limiter: authport.NewMemoryLimiter(),
+		Limits: authport.Limits{
+			SignInIP:      authport.LimitPolicy{Free: 3, Window: time.Minute, Base: time.Minute, Max: time.Minute},
+			SignInAccount: authport.LimitPolicy{Free: 3, Window: time.Minute, Base: time.Minute, Max: time.Minute},
+			SignInDevice:  authport.LimitPolicy{Free: 2, Window: time.Minute, Base: time.Minute, Max: time.Minute},
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +151,7 @@ func TestTelemetry(t *testing.T) {
 	do("GET", "/admin", "", 403) // refused: not an admin
 	do("POST", "/auth/refresh", "", 200)
 	do("POST", "/auth/logout", "", 204)
-	for range 3 { // the limiter allows 3 attempts per email a minute; 2 are spent
+	for range 3 { // the browser is now a known device: 2 attempts a minute, the third refused
 		do("POST", "/auth/login", `{"email":"`+email+`","password":"wrong password here"}`, 0)
 	}
 
