@@ -10,7 +10,7 @@ import (
 // no adapter and no third-party module; an adapter links the root,
 // internal/ and its own provider SDK, never another adapter or another
 // provider's SDK; the DIY stores are separate so DIY on PostgreSQL does not
-// link SQLite.
+// link SQLite; the cluster engines link only their own database client.
 func TestDependencyIsolation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -52,6 +52,10 @@ func TestDependencyIsolation(t *testing.T) {
 		{pkg: mod + "/diy/pgstore", allowed: []string{"diy", "pg"}},
 		{pkg: mod + "/diy/redisstore", allowed: []string{"diy", "redis"}},
 		{pkg: mod + "/otelauth", allowed: []string{"otel"}},
+		{pkg: mod + "/cluster", stdOnly: true},
+		{pkg: mod + "/cluster/clustertest", stdOnly: true},
+		{pkg: mod + "/cluster/redis", allowed: []string{"redis"}},
+		{pkg: mod + "/cluster/postgres", allowed: []string{"pg"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.TrimPrefix(c.pkg, mod+"/"), func(t *testing.T) {

@@ -602,6 +602,9 @@ func (w *Web) handleLogout(rw http.ResponseWriter, r *http.Request) {
 	var revokeErr error
 	if rv, ok := w.auth.(Revoker); ok && s != nil && Has(w.auth, CapRevoke) {
 		revokeErr = rv.Revoke(ctx, s, t)
+		if revokeErr == nil && w.cfg.Cluster != nil {
+			revokeErr = w.flushRevocations(ctx)
+		}
 		w.emit(ctx, Event{Type: EventRevoke, Provider: w.provider(), Kind: KindOf(revokeErr), Err: revokeErr, UserID: s.UserID, SessionID: s.SessionID})
 	}
 	if _, ok := cookieValue(r, w.cfg.CookieName); (ok && !st.cleared) || st.refreshed {
@@ -637,6 +640,23 @@ func (w *Web) handleLogout(rw http.ResponseWriter, r *http.Request) {
 	}
 	rw.Header().Set("Cache-Control", "no-store")
 	rw.WriteHeader(http.StatusNoContent)
+}
+
+// flushTimeout bounds how long sign-out waits for its revocation to reach
+// the other instances (Config.Cluster).
+const flushTimeout = 2 * time.Second
+
+// flushRevocations waits until the revocation just made has reached the
+// shared store. If it cannot, sign-out is reported unconfirmed (503): the
+// revocation holds on this instance and is delivered to the others as soon
+// as the store is back.
+func (w *Web) flushRevocations(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	if err := w.cfg.Cluster.Flush(ctx); err != nil {
+		return WrapError(ErrProviderUnavailable, w.provider(), "revoke", err)
+	}
+	return nil
 }
 
 // logoutTarget is where a browser goes after signing out: the provider's

@@ -3,6 +3,7 @@ package authport
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"sync"
@@ -323,7 +324,7 @@ func (w *Web) refresh(ctx context.Context, t *Tokens, issuedAt time.Time) refres
 	}
 	w.flights.mu.Unlock()
 
-	f.res = w.doRefresh(ctx, t, issuedAt)
+	f.res = w.sharedRefresh(ctx, key, t, issuedAt)
 
 	w.flights.mu.Lock()
 	if KindOf(f.res.err) == ErrProviderUnavailable {
@@ -334,6 +335,47 @@ func (w *Web) refresh(ctx context.Context, t *Tokens, issuedAt time.Time) refres
 	w.flights.mu.Unlock()
 	close(f.done)
 	return f.res
+}
+
+// sharedRefresh is doRefresh run once across every instance of a
+// Config.Cluster: the instance that wins the refresh token calls the
+// provider and stores its sealed cookie value; the others open that value
+// (sealed under the CookieKeys every instance shares) and verify its access
+// token themselves.
+func (w *Web) sharedRefresh(ctx context.Context, key [32]byte, t *Tokens, issuedAt time.Time) refreshResult {
+	if w.cfg.Cluster == nil || w.sealer == nil {
+		return w.doRefresh(ctx, t, issuedAt)
+	}
+	var (
+		own refreshResult
+		ran bool
+	)
+	sealed, err := w.cfg.Cluster.RefreshOnce(ctx, hex.EncodeToString(key[:]), func(ctx context.Context) (string, error) {
+		ran = true
+		own = w.doRefresh(ctx, t, issuedAt)
+		return own.sealed, own.err
+	})
+	if ran {
+		return own
+	}
+	p := w.auth.Provider()
+	if err != nil {
+		if KindOf(err) == nil {
+			err = WrapError(ErrProviderUnavailable, p, "refresh", err)
+		}
+		return refreshResult{err: err}
+	}
+	nt, _, err := w.sealer.openTokens(sealed)
+	if err != nil {
+		return refreshResult{err: WrapError(ErrProviderUnavailable, p, "refresh", err)}
+	}
+	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
+	s, err := w.verify(vctx, Credential{Token: nt.AccessToken, Source: SourceCookie, Cookie: w.cfg.CookieName})
+	if err != nil {
+		return refreshResult{err: err}
+	}
+	return refreshResult{tokens: nt, session: s, sealed: sealed}
 }
 
 func (w *Web) doRefresh(ctx context.Context, old *Tokens, issuedAt time.Time) refreshResult {

@@ -101,6 +101,13 @@ type Config struct {
 	// carry X-Forwarded-For while this is 0.
 	ForwardedForHops int
 
+	// Cluster, when set, makes several instances behind a load balancer
+	// behave as one (package cluster builds it from AUTHPORT_CLUSTER_URL):
+	// a revocation made on any instance is refused by all, and a refresh
+	// token is traded at the provider by exactly one instance, the others
+	// reusing its sealed result. Every instance must share CookieKeys.
+	Cluster Cluster
+
 	// Logger receives one record per Event (default slog.Default()). No
 	// token, password or email address is ever logged.
 	Logger *slog.Logger
@@ -218,6 +225,11 @@ func NewWeb(a Authenticator, cfg Config) (*Web, error) {
 	w := &Web{auth: a, cfg: cfg, logger: cfg.Logger, flowName: cfg.CookieName + "-flow"}
 	if r, ok := a.(Refresher); ok && Has(a, CapRefresh) {
 		w.refresher = r
+	}
+	if cfg.Cluster != nil {
+		if rs, ok := a.(RevocationSharer); ok && rs.Revocations() != nil {
+			cfg.Cluster.ShareRevocations(rs.Revocations())
+		}
 	}
 	if cfg.Strict {
 		s, ok := a.(StrictVerifier)

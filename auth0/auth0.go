@@ -351,6 +351,11 @@ func (a *Authenticator) validateCustom(ctx context.Context, s *authport.Session)
 	return nil
 }
 
+// Revocations implements authport.RevocationSharer: the deny list Verify
+// consults, so that Config.Cluster can share this instance's revocations
+// with the others'.
+func (a *Authenticator) Revocations() authport.RevocationList { return a.v }
+
 // Describe reports that Auth0 access tokens cannot be checked for
 // revocation (no strict verification) and stay valid for the API's token
 // lifetime after a sign-out, and which capabilities the configuration

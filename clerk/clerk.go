@@ -417,6 +417,11 @@ func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*aut
 	return a.verifier.Session(ctx, c.Token)
 }
 
+// Revocations implements authport.RevocationSharer: the deny list Verify
+// consults, so that Config.Cluster can share this instance's revocations
+// with the others'.
+func (a *Authenticator) Revocations() authport.RevocationList { return a.verifier }
+
 // Describe implements authport.Describer.
 func (a *Authenticator) Describe() authport.Description {
 	d := authport.Description{

@@ -18,7 +18,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/diy"
-	"github.com/authport/authport/diy/internal/dbtest"
+	"github.com/authport/authport/internal/dbtest"
 	"github.com/authport/authport/internal/testenv"
 )
 

@@ -437,6 +437,17 @@ func (b *Backend) Provider() string { return provider }
 // Mode reports the session mode.
 func (b *Backend) Mode() SessionMode { return b.cfg.SessionMode }
 
+// Revocations implements authport.RevocationSharer in JWT mode: the deny
+// list Verify consults, so that Config.Cluster can share this instance's
+// revocations with the others'. It is nil in session mode, where every
+// instance reads the same session store.
+func (b *Backend) Revocations() authport.RevocationList {
+	if b.verifier == nil {
+		return nil
+	}
+	return b.verifier
+}
+
 // Describe reports DIY's limits: in session mode there is no refresh token
 // and revocation is seen at once; in JWT mode Verify sees a revocation only
 // when the access token expires (VerifyStrict sees it at once).

@@ -13,9 +13,9 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/diy"
-	"github.com/authport/authport/diy/internal/dbtest"
 	"github.com/authport/authport/diy/pgstore"
 	"github.com/authport/authport/diy/redisstore"
+	"github.com/authport/authport/internal/dbtest"
 	"github.com/authport/authport/internal/testenv"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/diy"
-	"github.com/authport/authport/diy/internal/dbtest"
+	"github.com/authport/authport/internal/dbtest"
 )
 
 func TestOpenFromConfig(t *testing.T) {

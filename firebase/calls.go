@@ -224,7 +224,7 @@ func (a *Authenticator) Revoke(ctx context.Context, s *authport.Session, t *auth
 	if err := a.client.RevokeRefreshTokens(ctx, s.UserID); err != nil && !auth.IsUserNotFound(err) {
 		return a.sdkErr("revoke", err, authport.ErrInvalidInput)
 	}
-	a.revoked.add(s.UserID, validSince, a.cfg.Clock())
+	a.v.DenyUser(s.UserID, time.Unix(validSince, 0), a.cfg.Clock().Add(MaxSessionCookieTTL))
 	return nil
 }
 

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	fb "firebase.google.com/go/v4"
@@ -147,7 +145,6 @@ type Authenticator struct {
 	ckKeys    *keyset.Cache
 	client    *auth.Client
 	http      *http.Client
-	revoked   revocations
 }
 
 var _ interface {
@@ -356,8 +353,8 @@ func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*aut
 	if err != nil {
 		return nil, err
 	}
-	if a.revoked.denied(s.UserID, s.IssuedAt) {
-		return nil, authport.NewError(authport.ErrRevoked, Name, "verify", "session revoked")
+	if err := a.v.Check(s); err != nil { // the emulator path's deny list (Session checked the signed one)
+		return nil, err
 	}
 	return s, nil
 }
@@ -408,46 +405,6 @@ func (a *Authenticator) unsupported(c authport.Capability, op string) error {
 	return nil
 }
 
-// revocations remembers the users this process revoked (Revoke), with the
-// second from which their tokens are valid again, as Firebase's validSince
-// does: a token issued before it is refused by Verify at once, here, even
-// though other processes only learn of it through VerifyStrict or expiry.
-type revocations struct {
-	n  atomic.Int32
-	mu sync.RWMutex
-	m  map[string]revocation
-}
-
-type revocation struct {
-	validSince int64     // unix seconds
-	until      time.Time // when every token it could refuse has expired
-}
-
-func (r *revocations) denied(uid string, iat time.Time) bool {
-	if r.n.Load() == 0 {
-		return false
-	}
-	r.mu.RLock()
-	e, ok := r.m[uid]
-	r.mu.RUnlock()
-	return ok && iat.Unix() < e.validSince
-}
-
-func (r *revocations) add(uid string, validSince int64, now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = map[string]revocation{}
-	}
-	for k, e := range r.m {
-		if now.After(e.until) {
-			delete(r.m, k)
-		}
-	}
-	r.m[uid] = revocation{validSince: validSince, until: now.Add(MaxSessionCookieTTL + jwtcore.MaxLeeway)}
-	r.n.Store(int32(len(r.m)))
-}
-
 var errNoUser = errors.New("no user id")
 
 // sessionUser finds the user a Revoke call is about.
@@ -465,3 +422,8 @@ func (a *Authenticator) sessionUser(ctx context.Context, s *authport.Session, t 
 	}
 	return nil, authport.WrapError(authport.ErrInvalidInput, Name, "revoke", fmt.Errorf("%w: pass the verified session", errNoUser))
 }
+
+// Revocations implements authport.RevocationSharer: the deny list Verify
+// consults, so that Config.Cluster can share this instance's revocations
+// with the others'.
+func (a *Authenticator) Revocations() authport.RevocationList { return a.v }

@@ -2,7 +2,6 @@ package firebase
 
 import (
 	"testing"
-	"time"
 )
 
 func TestErrorCode(t *testing.T) {
@@ -30,31 +29,5 @@ func TestValidProjectID(t *testing.T) {
 		if got := validProjectID(id); got != want {
 			t.Errorf("validProjectID(%q) = %v", id, got)
 		}
-	}
-}
-
-func TestRevocations(t *testing.T) {
-	var r revocations
-	now := time.Unix(1_800_000_000, 0)
-	if r.denied("u", now) {
-		t.Fatal("empty list denies")
-	}
-	r.add("u", now.Unix(), now)
-	for _, c := range []struct {
-		iat  time.Time
-		want bool
-	}{{now.Add(-time.Second), true}, {now.Add(-500 * time.Millisecond), true}, {now, false}, {now.Add(time.Second), false}} {
-		if got := r.denied("u", c.iat); got != c.want {
-			t.Errorf("iat %v: denied %v, want %v", c.iat, got, c.want)
-		}
-	}
-	if r.denied("other", now.Add(-time.Hour)) {
-		t.Fatal("another user denied")
-	}
-	// Entries expire once no token they could refuse is alive.
-	later := now.Add(MaxSessionCookieTTL + time.Hour)
-	r.add("v", later.Unix(), later)
-	if r.denied("u", now.Add(-time.Second)) {
-		t.Fatal("an expired entry was kept")
 	}
 }

@@ -377,3 +377,8 @@ func (a *Authenticator) unsupported(c authport.Capability, op string) error {
 	}
 	return nil
 }
+
+// Revocations implements authport.RevocationSharer: the deny list Verify
+// consults, so that Config.Cluster can share this instance's revocations
+// with the others'.
+func (a *Authenticator) Revocations() authport.RevocationList { return a.access }

@@ -354,6 +354,11 @@ func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*aut
 	return a.v.Session(ctx, c.Token)
 }
 
+// Revocations implements authport.RevocationSharer: the deny list Verify
+// consults, so that Config.Cluster can share this instance's revocations
+// with the others'.
+func (a *Authenticator) Revocations() authport.RevocationList { return a.v }
+
 // Describe reports the revocation delay (the access-token lifetime: a
 // session signed out elsewhere keeps verifying offline until its token
 // expires) and the capabilities this configuration lacks.

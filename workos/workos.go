@@ -319,6 +319,11 @@ func (a *Authenticator) Verify(ctx context.Context, c authport.Credential) (*aut
 	return a.v.Session(ctx, c.Token)
 }
 
+// Revocations implements authport.RevocationSharer: the deny list Verify
+// consults, so that Config.Cluster can share this instance's revocations
+// with the others'.
+func (a *Authenticator) Revocations() authport.RevocationList { return a.v }
+
 // Describe reports that WorkOS cannot verify strictly and that a revoked
 // session's access token keeps verifying for up to TokenLifetime.
 func (a *Authenticator) Describe() authport.Description {

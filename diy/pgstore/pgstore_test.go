@@ -9,9 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/authport/authport/diy/internal/dbtest"
 	"github.com/authport/authport/diy/pgstore"
 	"github.com/authport/authport/diy/storetest"
+	"github.com/authport/authport/internal/dbtest"
 )
 
 // schemaVersion is the number of the newest embedded migration.

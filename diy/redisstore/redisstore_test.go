@@ -11,9 +11,9 @@ import (
 
 	"github.com/authport/authport"
 	"github.com/authport/authport/diy"
-	"github.com/authport/authport/diy/internal/dbtest"
 	"github.com/authport/authport/diy/redisstore"
 	"github.com/authport/authport/diy/storetest"
+	"github.com/authport/authport/internal/dbtest"
 	"github.com/authport/authport/limitertest"
 )
 

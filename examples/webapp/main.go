@@ -26,6 +26,9 @@
 //	AUTHPORT_COOKIE_KEY           cookie-sealing key(s) instead of <data>/cookie.key (`authport keys`)
 //	AUTHPORT_DB_URL               the DIY database instead of <data>/authport.db (sqlite:FILE or postgres://…);
 //	                              DIY also reads AUTHPORT_SESSION_MODE=jwt, AUTHPORT_SIGNING_KEYS, AUTHPORT_REDIS_URL
+//	AUTHPORT_CLUSTER_URL          run as one of several instances: share revocations, refreshes and
+//	                              rate limits in Redis (redis://…) or PostgreSQL (postgres://…);
+//	                              AUTHPORT_REDIS_URL is used when it is unset
 //
 // Over plain HTTP on a loopback address the session cookie is sent without
 // Secure (authport.Config.Insecure), which the log says; anywhere else,

@@ -83,39 +83,61 @@ func (c *tokenCache) remove(tok string) {
 	sh.mu.Unlock()
 }
 
-// denyList holds revoked (iss, jti) pairs and session ids until the tokens
-// they name would have expired anyway.
+// denyList holds revoked (iss, jti) pairs, session ids and users' older
+// tokens until the tokens they name would have expired anyway. When shared
+// (Share), revocations made here are published on the bus and revocations
+// made elsewhere arrive through Deny; a list whose bus is out of sync
+// refuses every token with ErrProviderUnavailable, since a revocation it
+// missed could otherwise pass.
 type denyList struct {
 	n    atomic.Int64
+	bus  atomic.Pointer[authport.RevocationBus]
 	mu   sync.RWMutex
 	jtis map[[2]string]time.Time
 	sids map[string]time.Time
+	subs map[string]userDeny
+}
+
+// userDeny refuses a user's tokens issued before before.
+type userDeny struct {
+	before time.Time
+	until  time.Time
 }
 
 func newDenyList() *denyList {
-	return &denyList{jtis: map[[2]string]time.Time{}, sids: map[string]time.Time{}}
+	return &denyList{jtis: map[[2]string]time.Time{}, sids: map[string]time.Time{}, subs: map[string]userDeny{}}
 }
 
-func (d *denyList) denied(iss, jti, sid string, now time.Time) bool {
+// check returns nil when the token may pass, ErrRevoked when it is denied,
+// and ErrProviderUnavailable when the shared list is out of sync.
+func (d *denyList) check(iss, jti, sid, sub string, iat, now time.Time) *authport.Kind {
+	if b := d.bus.Load(); b != nil && !(*b).Synced() {
+		return authport.ErrProviderUnavailable
+	}
 	if d.n.Load() == 0 {
-		return false
+		return nil
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if jti != "" {
 		if until, ok := d.jtis[[2]string{iss, jti}]; ok && now.Before(until) {
-			return true
+			return authport.ErrRevoked
 		}
 	}
 	if sid != "" {
 		if until, ok := d.sids[sid]; ok && now.Before(until) {
-			return true
+			return authport.ErrRevoked
 		}
 	}
-	return false
+	if sub != "" {
+		if u, ok := d.subs[sub]; ok && now.Before(u.until) && iat.Before(u.before) {
+			return authport.ErrRevoked
+		}
+	}
+	return nil
 }
 
-func (d *denyList) add(iss, jti, sid string, until, now time.Time) {
+func (d *denyList) add(r authport.Revocation, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for k, u := range d.jtis {
@@ -128,25 +150,88 @@ func (d *denyList) add(iss, jti, sid string, until, now time.Time) {
 			delete(d.sids, k)
 		}
 	}
-	if jti != "" {
-		d.jtis[[2]string{iss, jti}] = until
+	for k, u := range d.subs {
+		if now.After(u.until) {
+			delete(d.subs, k)
+		}
 	}
-	if sid != "" {
-		d.sids[sid] = until
+	if r.TokenID != "" && r.Until.After(d.jtis[[2]string{r.Issuer, r.TokenID}]) {
+		d.jtis[[2]string{r.Issuer, r.TokenID}] = r.Until
 	}
-	d.n.Store(int64(len(d.jtis) + len(d.sids)))
+	if r.SessionID != "" && r.Until.After(d.sids[r.SessionID]) {
+		d.sids[r.SessionID] = r.Until
+	}
+	if r.UserID != "" && !r.IssuedBefore.IsZero() {
+		u := d.subs[r.UserID]
+		if r.IssuedBefore.After(u.before) {
+			u.before = r.IssuedBefore
+		}
+		if r.Until.After(u.until) {
+			u.until = r.Until
+		}
+		d.subs[r.UserID] = u
+	}
+	d.n.Store(int64(len(d.jtis) + len(d.sids) + len(d.subs)))
+}
+
+// revoke records r here and publishes it when the list is shared.
+func (v *Verifier) revoke(r authport.Revocation) {
+	v.deny.add(r, v.o.Clock())
+	if b := v.deny.bus.Load(); b != nil {
+		(*b).Publish(r)
+	}
 }
 
 // DenyToken makes Session refuse the token (iss, jti) with ErrRevoked until
 // until (normally the token's expiry).
 func (v *Verifier) DenyToken(iss, jti string, until time.Time) {
-	v.deny.add(iss, jti, "", until.Add(v.o.Leeway), v.o.Clock())
+	v.revoke(authport.Revocation{Issuer: iss, TokenID: jti, Until: until.Add(v.o.Leeway)})
 }
 
 // DenySession makes Session refuse every token of session sid with
 // ErrRevoked until until (normally now plus the longest token lifetime).
 func (v *Verifier) DenySession(sid string, until time.Time) {
-	v.deny.add("", "", sid, until.Add(v.o.Leeway), v.o.Clock())
+	v.revoke(authport.Revocation{SessionID: sid, Until: until.Add(v.o.Leeway)})
+}
+
+// DenyUser makes Session and Check refuse every token of user sub issued
+// before before (Firebase's "valid since"), until until.
+func (v *Verifier) DenyUser(sub string, before, until time.Time) {
+	v.revoke(authport.Revocation{UserID: sub, IssuedBefore: before, Until: until.Add(v.o.Leeway)})
+}
+
+// Deny implements authport.RevocationList: it records a revocation made
+// by another instance, without publishing it again.
+func (v *Verifier) Deny(r authport.Revocation) {
+	v.deny.add(r, v.o.Clock())
+}
+
+// Share implements authport.RevocationList: from now on revocations made
+// here are published on b, and while b is out of sync every token is
+// refused with ErrProviderUnavailable.
+func (v *Verifier) Share(b authport.RevocationBus) {
+	if b == nil {
+		v.deny.bus.Store(nil)
+		return
+	}
+	v.deny.bus.Store(&b)
+}
+
+// Check applies the deny list to a session verified outside Session (an
+// emulator's unsigned token): nil, or an error of kind ErrRevoked or
+// ErrProviderUnavailable.
+func (v *Verifier) Check(s *authport.Session) error {
+	return v.checkDeny(s.Issuer, s.TokenID, s.SessionID, s.UserID, s.IssuedAt, v.o.Clock())
+}
+
+func (v *Verifier) checkDeny(iss, jti, sid, sub string, iat, now time.Time) error {
+	switch v.deny.check(iss, jti, sid, sub, iat, now) {
+	case authport.ErrRevoked:
+		return v.fail(authport.ErrRevoked, "session revoked")
+	case authport.ErrProviderUnavailable:
+		return v.fail(authport.ErrProviderUnavailable, "the shared revocation list is out of sync")
+	}
+	return nil
 }
 
 // Session verifies token and maps it to a Session, using the verified-token
@@ -161,8 +246,8 @@ func (v *Verifier) Session(ctx context.Context, token string) (*authport.Session
 				v.cache.remove(token)
 				return nil, v.fail(authport.ErrExpired, "token expired")
 			}
-			if v.deny.denied(e.iss, e.jti, e.sid, now) {
-				return nil, v.fail(authport.ErrRevoked, "session revoked")
+			if err := v.checkDeny(e.iss, e.jti, e.sid, e.sess.UserID, e.sess.IssuedAt, now); err != nil {
+				return nil, err
 			}
 			authport.ReportCacheHit(ctx)
 			s := *e.sess
@@ -180,8 +265,8 @@ func (v *Verifier) Session(ctx context.Context, token string) (*authport.Session
 	if err != nil {
 		return nil, err
 	}
-	if v.deny.denied(c.Issuer, c.JTI, sess.SessionID, now) {
-		return nil, v.fail(authport.ErrRevoked, "session revoked")
+	if err := v.checkDeny(c.Issuer, c.JTI, sess.SessionID, sess.UserID, sess.IssuedAt, now); err != nil {
+		return nil, err
 	}
 	if v.cache != nil {
 		v.cache.put(token, &entry{sess: sess, exp: c.ExpiresAt.Add(v.o.Leeway), iss: c.Issuer, jti: c.JTI, sid: sess.SessionID}, now)

@@ -41,6 +41,9 @@ import (
 
 	"github.com/authport/authport"
 	_ "github.com/authport/authport/all" // every adapter, chosen by AUTH_PROVIDER
+	"github.com/authport/authport/cluster"
+	_ "github.com/authport/authport/cluster/postgres" // AUTHPORT_CLUSTER_URL=postgres://…
+	_ "github.com/authport/authport/cluster/redis"    // AUTHPORT_CLUSTER_URL=redis://…
 	"github.com/authport/authport/cmd/authport/devkit"
 	"github.com/authport/authport/diy"
 	_ "github.com/authport/authport/diy/pgstore"     // AUTHPORT_DB_URL=postgres://…
@@ -65,6 +68,9 @@ type App struct {
 	// Emulator is the in-process emulator (emulate mode with a hosted
 	// provider), else nil.
 	Emulator *devkit.Emulator
+	// Cluster shares state with the other instances (AUTHPORT_CLUSTER_URL),
+	// else nil.
+	Cluster *cluster.Cluster
 	// DBURL is the DIY backend's database (AUTHPORT_DB_URL), "" for other
 	// providers.
 	DBURL string
@@ -147,12 +153,34 @@ func New(ctx context.Context, s Settings, origin string, logger *slog.Logger) (_
 		PublicOrigin: s.PublicOrigin,
 		Logger:       logger,
 	}
+	// Several instances behind a load balancer: AUTHPORT_CLUSTER_URL (or
+	// AUTHPORT_REDIS_URL) shares revocations, refreshes and rate limits.
+	cl, err := cluster.FromEnv(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if cl != nil {
+		a.Cluster = cl
+		a.closers = append(a.closers, cl.Close)
+		cfg.Cluster = cl
+	}
 	if t, ok := a.Auth.(interface{ WebTemplates() *template.Template }); ok {
 		cfg.Templates = t.WebTemplates() // the adapter's ready pages' look
 	}
 	web, err := authport.NewWeb(a.Auth, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cl != nil {
+		// Serve once every recent revocation is known (until then every
+		// token would be refused with 503).
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := cl.WaitSynced(wctx)
+		cancel()
+		if err != nil {
+			logger.Warn("not yet in sync with the cluster store; tokens are refused until it is", "err", err)
+		}
+		logger.Info("running as one of several instances: revocations, refreshes and rate limits are shared")
 	}
 	a.Web = web
 	a.authProxy = s.AuthProxy

@@ -37,6 +37,9 @@ const (
 	// AUTHPORT_AUTH_PROXY=http://127.0.0.1:3000. Its sign-in page is
 	// /static/js-sign-in.html.
 	EnvAuthProxy = "AUTHPORT_AUTH_PROXY"
+	// EnvClusterURL runs the app as one of several instances behind a
+	// load balancer (see package cluster): redis://… or postgres://….
+	EnvClusterURL = "AUTHPORT_CLUSTER_URL"
 )
 
 // DefaultAddr is the default listen address.

@@ -1,5 +1,5 @@
-// Package dbtest gives DIY tests real PostgreSQL and Redis servers: the
-// shared ones scripts/services.sh starts (through internal/testenv), fresh
+// Package dbtest gives tests (DIY's stores, package cluster) real
+// PostgreSQL and Redis servers: the shared ones scripts/services.sh starts (through internal/testenv), fresh
 // databases on the shared PostgreSQL, and private servers a fault test may
 // stop and restart. Under CI=true a missing service fails the test;
 // elsewhere it skips it.
