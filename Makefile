@@ -14,6 +14,8 @@ GO ?= go
 PKGS ?= ./...
 TESTFLAGS ?= -race -count=1 -timeout 40m
 SERVICES ?=
+# Examples that are modules of their own (their frameworks stay out of go.mod).
+EXAMPLE_MODULES ?= examples/chi examples/gin
 
 .PHONY: test deps services-up services-down bench fmt vet
 
@@ -28,6 +30,7 @@ test: deps
 	set -a; . ./.env.services; set +a; \
 	vet=0; echo "go vet $(PKGS)"; $(GO) vet $(PKGS) || vet=$$?; \
 	tst=0; echo "go test $(TESTFLAGS) $(PKGS)"; $(GO) test $(TESTFLAGS) $(PKGS) || tst=$$?; \
+	for m in $(EXAMPLE_MODULES); do echo "go test $$m"; (cd $$m && $(GO) vet ./... && $(GO) test $(TESTFLAGS) ./...) || tst=$${tst/#0/1}; done; \
 	if [ $$tst -ne 0 ]; then exit $$tst; fi; exit $$vet
 
 services-up:
