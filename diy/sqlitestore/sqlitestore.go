@@ -55,9 +55,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
 	s := &Store{db: db}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+	// Switching a new file to WAL needs an exclusive lock that SQLite does
+	// not wait for (the busy timeout does not apply), so instances opening
+	// one new database at once can be told it is locked: retry, bounded.
+	for attempt := 1; ; attempt++ {
+		err = s.migrate(ctx)
+		if err == nil {
+			break
+		}
+		if attempt == 50 || !strings.Contains(err.Error(), "SQLITE_BUSY") && !strings.Contains(err.Error(), "database is locked") {
+			db.Close()
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			db.Close()
+			return nil, err
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		}
 	}
 	if s.bySessionHash, err = db.PrepareContext(ctx, `SELECT `+sessionCols+` FROM authport_sessions WHERE token_hash = ?`); err != nil {
 		db.Close()
