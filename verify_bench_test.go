@@ -43,7 +43,7 @@ func benchSetup(b *testing.B, cacheSize int) (authport.Authenticator, *rsa.Priva
 		b.Fatal(err)
 	}
 	now := time.Now()
-	// The realistic claim set of shared/reference/perf.md (354 B of JSON).
+	// A realistic claim set (354 B of JSON).
 	tok, err := jwtcore.Sign("RS256", key, map[string]any{"kid": "k1", "typ": "JWT"}, map[string]any{
 		"iss": "https://issuer.example", "sub": "user_2abcdefghijklmnop", "aud": "api", "exp": now.Add(time.Hour).Unix(),
 		"iat": now.Unix(), "nbf": now.Unix(), "jti": "jti_0123456789abcdef", "sid": "sess_0123456789abcdef",

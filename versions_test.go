@@ -9,7 +9,7 @@ import (
 
 // TestJOSEMinimumVersions pins the JOSE libraries that provider SDKs pull
 // in at or above the releases that fixed their known CVEs
-// (shared/reference/security.md §1.2). authport verifies every token
+// (alg confusion, signature bypass, unbounded decompression). authport verifies every token
 // itself; these libraries are reached only through the SDKs, but a
 // downgrade must still fail the build's tests.
 func TestJOSEMinimumVersions(t *testing.T) {

@@ -576,8 +576,8 @@ func (s *suite) attacks(t *testing.T) {
 	}
 }
 
-// CatalogueTokens builds the attack catalogue's tokens (J1–J44 of
-// shared/reference/security.md that a verifier can be handed) for the
+// CatalogueTokens builds the attack catalogue's tokens (the forged,
+// malformed and confused tokens a verifier can be handed) for the
 // provider f describes and user id sub, keyed by attack name. Every one must
 // be refused. It serves verifier unit tests and fuzzers as seeds without a
 // whole Harness; Run uses the same catalogue.

@@ -16,7 +16,8 @@
 //	}
 //
 // Subtests have stable names under LoginState/, SessionValidation/,
-// RouteProtection/, Attacks/ (J1–J45 of shared/reference/security.md),
+// RouteProtection/, Attacks/ (the forged-token catalogue: alg none and swaps, key
+// confusion, bad signatures, wrong issuer, audience and times, malformed parts),
 // Revocation/, Refresh/, PasswordSignIn/, Concurrency/, Availability/ and
 // StepUp/ (a sign-in the provider interrupts with one more step, finished
 // through authport.ActionContinuer and Web's /auth/continue).

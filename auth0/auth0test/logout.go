@@ -3,7 +3,6 @@ package auth0test
 import (
 	"crypto/sha256"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -22,19 +21,12 @@ import (
 // names) ends; refresh tokens are not revoked (that is /oauth/revoke).
 // Errors are an error page, never a redirect.
 func (s *Server) handleOIDCLogout(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+	lr, ok := emulator.ReadLogout(w, r, func(status int, msg string) { pageError(w, status, msg) })
+	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		pageError(w, http.StatusBadRequest, "Invalid request")
-		return
-	}
-	f := r.Form
-	hint, clientID := f.Get("id_token_hint"), f.Get("client_id")
-	redirect, state := f.Get("post_logout_redirect_uri"), f.Get("state")
+	hint, clientID := lr.IDTokenHint, lr.ClientID
+	redirect, state := lr.PostLogoutRedirectURI, lr.State
 	var sid string
 	if hint != "" {
 		s.mu.Lock()
@@ -75,19 +67,13 @@ func (s *Server) handleOIDCLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
-	w.Header().Set("Cache-Control", "no-store")
 	if redirect == "" {
+		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("OK"))
 		return
 	}
-	to, _ := url.Parse(redirect)
-	if state != "" {
-		q := to.Query()
-		q.Set("state", state)
-		to.RawQuery = q.Encode()
-	}
-	http.Redirect(w, r, to.String(), http.StatusFound)
+	emulator.RedirectAfterLogout(w, r, redirect, state)
 }
 
 // rateLimited is Auth0's answer past a rate limit: 429 too_many_requests

@@ -13,7 +13,6 @@ import (
 // mfaTokenTTL is how long an mfa_token can be redeemed (Auth0: 10 minutes).
 const mfaTokenTTL = 10 * time.Minute
 
-
 // mfaPending is a password sign-in waiting for its second factor.
 type mfaPending struct {
 	userID, audience, scope string
@@ -47,7 +46,6 @@ func (s *Server) secretLocked(id string) []byte {
 	}
 	return k
 }
-
 
 // TOTPSecret returns the base32 secret of the authenticator a user
 // enrolled in MFA (NewUser.Metadata[MetadataMFA]) would have, as Auth0's

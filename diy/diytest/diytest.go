@@ -23,10 +23,10 @@ import (
 	"github.com/authport/authport"
 	"github.com/authport/authport/conformance"
 	"github.com/authport/authport/diy"
-	"github.com/authport/authport/internal/dbtest"
 	"github.com/authport/authport/diy/pgstore"
 	"github.com/authport/authport/diy/redisstore"
 	"github.com/authport/authport/diy/sqlitestore"
+	"github.com/authport/authport/internal/dbtest"
 	"github.com/authport/authport/internal/jwtcore"
 )
 

@@ -1,6 +1,6 @@
 // Package jwtcore is authport's one token verification path. Every adapter,
 // whatever its provider, verifies compact JWS tokens here, so the policy below
-// is the same everywhere (shared/reference/security.md §1.1, J1–J45):
+// is the same everywhere:
 //
 //   - size cap before any parsing (8 KiB by default) and exactly three
 //     segments (JWE, JSON serialisation and extra segments refused);

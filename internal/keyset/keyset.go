@@ -3,8 +3,7 @@
 // keys (PEM, HMAC secrets), and a router that keeps HMAC and asymmetric keys
 // apart.
 //
-// The cache takes the best of the verifiers studied in
-// shared/reference/security.md §5: one fetch for many concurrent misses
+// The cache takes the best of common JWKS caches: one fetch for many concurrent misses
 // (single flight), refresh on an unknown kid at most once per
 // MinRefreshInterval, the last good set kept while the endpoint fails (up to
 // MaxStale), the set replaced rather than merged on refresh, a 1 MiB body cap,

@@ -419,24 +419,12 @@ func (e *Emulator) allowedPostLogout(raw string) bool {
 // Without one a signed-out page is shown. Errors are a 400 page, never a
 // redirect.
 func (e *Emulator) endSession(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	lr, ok := emulator.ReadLogout(w, r, func(status int, msg string) { logoutPage(w, status, msg) })
+	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		logoutPage(w, http.StatusBadRequest, "The logout request is malformed.")
-		return
-	}
-	for k, v := range r.Form {
-		if len(v) > 1 {
-			logoutPage(w, http.StatusBadRequest, "Parameter "+k+" is repeated.")
-			return
-		}
-	}
-	hint, clientID := r.Form.Get("id_token_hint"), r.Form.Get("client_id")
-	redirect, state := r.Form.Get("post_logout_redirect_uri"), r.Form.Get("state")
+	hint, clientID := lr.IDTokenHint, lr.ClientID
+	redirect, state := lr.PostLogoutRedirectURI, lr.State
 	var sid string
 	if hint != "" {
 		m, ok := e.Minted(hint)
@@ -463,18 +451,11 @@ func (e *Emulator) endSession(w http.ResponseWriter, r *http.Request) {
 	if sid != "" {
 		_ = e.Store.EndSession(sid) // an unknown or ended session is already over
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	if redirect == "" {
 		logoutPage(w, http.StatusOK, "You have signed out.")
 		return
 	}
-	to, _ := url.Parse(redirect)
-	if state != "" {
-		q := to.Query()
-		q.Set("state", state)
-		to.RawQuery = q.Encode()
-	}
-	http.Redirect(w, r, to.String(), http.StatusFound)
+	emulator.RedirectAfterLogout(w, r, redirect, state)
 }
 
 func logoutPage(w http.ResponseWriter, status int, msg string) {

@@ -10,7 +10,7 @@
 //
 // # Wire format
 //
-// Routes follow WorkOS's API (shared/reference/providers.md §2, the SDK's
+// Routes follow WorkOS's API (its API reference, the SDK's
 // requests, and the official workos/emulate for response shapes):
 //
 //	POST /user_management/authenticate          grant_type password, authorization_code,
